@@ -1,0 +1,258 @@
+"""Users, projects (tenants), memberships and access policies.
+
+Models hold fields, constraints and small predicates; every change goes through
+`accounts/services/` so that the audit log and (later) notifications see it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+SMART_INTERACTIONS = "cruds"
+FHIR_PROFILE_RE = re.compile(r"^(Patient|Practitioner|PractitionerRole|RelatedPerson|Person)/[A-Za-z0-9\-.]{1,64}$")
+RESOURCE_TYPE_RE = re.compile(r"^(\*|[A-Z][A-Za-z]{1,63})$")
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Emails are stored lower-cased and stripped; blank means 'no email'."""
+    email = (email or "").strip().lower()
+    return email or None
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str | None = None, password: str | None = None, **extra) -> User:
+        user = self.model(email=normalize_email(email), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email=email, password=password, **extra)
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email__iexact=normalize_email(username))
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is optional (users known only by an external ID have none)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Unique when present; NULL (never "") when absent so several users may have none.
+    email = models.EmailField("email address", max_length=254, unique=True, null=True, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField("operator (Django admin)", default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.get_full_name() or str(self.id)
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or (self.email or "")
+
+
+class SignInMethod(models.TextChoices):
+    PASSWORD = "password", "Email and password"
+    GOOGLE = "google", "Google"
+    OIDC = "oidc", "Company identity provider (OpenID Connect)"
+
+
+def default_sign_in_methods() -> list[str]:
+    return [SignInMethod.PASSWORD.value]
+
+
+class Project(models.Model):
+    """A tenant. Everything an admin manages belongs to exactly one project."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Branding for pages and emails.
+    display_name = models.CharField(max_length=120, blank=True)
+    logo_url = models.URLField(blank=True)
+    support_email = models.EmailField(blank=True)
+    from_email = models.EmailField("From address for emails", blank=True)
+    # Policies.
+    allowed_sign_in_methods = models.JSONField(default=default_sign_in_methods)
+    mfa_required = models.BooleanField(default=False)
+    default_access_policy = models.ForeignKey(
+        "accounts.AccessPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    jit_provisioning = models.BooleanField(
+        "provision federated users just in time", default=False
+    )
+    allow_self_signup = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def brand_name(self) -> str:
+        return self.display_name or self.name
+
+    def clean(self) -> None:
+        unknown = set(self.allowed_sign_in_methods or []) - set(SignInMethod.values)
+        if unknown:
+            raise ValidationError({"allowed_sign_in_methods": f"Unknown sign-in method(s): {sorted(unknown)}"})
+        if not self.allowed_sign_in_methods:
+            raise ValidationError({"allowed_sign_in_methods": "Allow at least one sign-in method."})
+
+
+def validate_interactions(value: str) -> None:
+    """SMART v2 permissions: a non-empty, in-order subset of `cruds` (so `.dus` is refused)."""
+    if not value:
+        raise ValidationError("Choose at least one interaction.", code="interactions_empty")
+    position = -1
+    for letter in value:
+        index = SMART_INTERACTIONS.find(letter)
+        if index <= position:
+            raise ValidationError(
+                "Interactions must be letters of 'cruds', each once, in that order (e.g. 'rs').",
+                code="interactions_invalid",
+            )
+        position = index
+
+
+class AccessPolicy(models.Model):
+    """Named rules of what a member may do with which FHIR resource types."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="access_policies")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "access policies"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="access_policy_name_unique_in_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessPolicyRule(models.Model):
+    policy = models.ForeignKey(AccessPolicy, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    resource_type = models.CharField(
+        max_length=64,
+        validators=[RegexValidator(RESOURCE_TYPE_RE, "Use a FHIR resource type such as Patient, or *.")],
+    )
+    interactions = models.CharField(max_length=5, validators=[validate_interactions])
+    # A FHIR search string; `%name` placeholders are filled from the membership's parameters.
+    criteria = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        suffix = f"?{self.criteria}" if self.criteria else ""
+        return f"{self.resource_type}.{self.interactions}{suffix}"
+
+    @property
+    def parameter_names(self) -> set[str]:
+        return set(re.findall(r"%([A-Za-z_][A-Za-z0-9_]*)", self.criteria))
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
+
+
+class Membership(models.Model):
+    """A user's place in a project: role, status, access policy and identifiers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    access_policy = models.ForeignKey(
+        AccessPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+    access_parameters = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    profile = models.CharField(
+        "FHIR profile",
+        max_length=100,
+        blank=True,
+        validators=[RegexValidator(FHIR_PROFILE_RE, "Use a FHIR reference such as Practitioner/123.")],
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_user_project_unique"),
+            models.UniqueConstraint(
+                fields=["project", "external_id"],
+                condition=~Q(external_id=""),
+                name="membership_external_id_unique_in_project",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "role", "is_active"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and self.role in ADMIN_ROLES

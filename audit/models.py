@@ -1,0 +1,86 @@
+"""The append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditAction(models.TextChoices):
+    PROJECT_CREATED = "project.created", "Project created"
+    PROJECT_UPDATED = "project.updated", "Project updated"
+    MEMBERSHIP_CREATED = "membership.created", "Membership created"
+    MEMBERSHIP_UPDATED = "membership.updated", "Membership updated"
+    MEMBERSHIP_DEACTIVATED = "membership.deactivated", "Membership deactivated"
+    MEMBERSHIP_REACTIVATED = "membership.reactivated", "Membership reactivated"
+    ACCESS_POLICY_CREATED = "access_policy.created", "Access policy created"
+    ACCESS_POLICY_UPDATED = "access_policy.updated", "Access policy updated"
+    ACCESS_POLICY_DELETED = "access_policy.deleted", "Access policy deleted"
+    USER_SIGNED_IN = "user.signed_in", "User signed in"
+    USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
+    USER_SIGNED_OUT = "user.signed_out", "User signed out"
+    USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    DENIED = "denied", "Denied"
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a recorded audit event."""
+
+
+class AuditEvent(models.Model):
+    """One thing that happened. Rows are never updated or deleted by the application.
+
+    Actor and project are kept as plain ids (no database constraint) plus a label,
+    so that the record outlives the user, client or project it mentions.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
+    outcome = models.CharField(max_length=16, choices=AuditOutcome.choices, default=AuditOutcome.SUCCESS)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_client_id = models.CharField(max_length=255, blank=True)
+    actor_label = models.CharField(max_length=255, blank=True)
+    project = models.ForeignKey(
+        "accounts.Project",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_label or 'system'}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only; they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
