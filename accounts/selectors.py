@@ -1,0 +1,111 @@
+"""Read operations of the accounts app. Every query is scoped to a project (tenant)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Model, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import ADMIN_ROLES, AccessPolicy, Membership, Project, User
+
+MEMBERSHIP_SORTS = {
+    "name": ("user__first_name", "user__last_name"),
+    "-name": ("-user__first_name", "-user__last_name"),
+    "email": ("user__email",),
+    "-email": ("-user__email",),
+    "role": ("role",),
+    "-role": ("-role",),
+    "created": ("created_at",),
+    "-created": ("-created_at",),
+}
+
+
+def _get_or_404(queryset: QuerySet, message: str, **lookup) -> Model:
+    """`queryset.get(**lookup)`, with a missing row or a malformed id both answered by 404."""
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, ValidationError) as exc:
+        raise Http404(message) from exc
+
+
+def project_list_for_user(*, user: User) -> QuerySet[Project]:
+    """Projects where `user` has an active membership."""
+    return Project.objects.filter(memberships__user=user, memberships__is_active=True).distinct().order_by("name")
+
+
+def project_list_administered(*, user: User) -> QuerySet[Project]:
+    return (
+        Project.objects.filter(
+            memberships__user=user, memberships__is_active=True, memberships__role__in=ADMIN_ROLES
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def membership_of(*, user: User, project: Project) -> Membership | None:
+    return Membership.objects.filter(user=user, project=project, is_active=True).first()
+
+
+def project_get_for_admin(*, user: User, slug: str | None = None, project_id=None) -> tuple[Project, Membership]:
+    """The project, if `user` administers it.
+
+    404 when the user is not an active member (a project's existence is not
+    revealed), 403 when they are a member without an admin role.
+    """
+    lookup = {"slug": slug} if slug is not None else {"pk": project_id}
+    project = _get_or_404(Project.objects.all(), "No such project.", **lookup)
+    membership = membership_of(user=user, project=project)
+    if membership is None:
+        raise Http404("No such project.")
+    if not membership.is_admin:
+        raise PermissionDenied("Only project owners and admins can manage this project.")
+    return project, membership
+
+
+def membership_list(
+    *, project: Project, query: str = "", role: str = "", status: str = "", sort: str = ""
+) -> QuerySet[Membership]:
+    """Members of `project`, searched by name/email/external ID and filtered by role/status."""
+    qs = Membership.objects.filter(project=project).select_related("user", "access_policy")
+    query = query.strip()
+    if query:
+        condition = Q()
+        for word in query.split():
+            condition &= (
+                Q(user__email__icontains=word)
+                | Q(user__first_name__icontains=word)
+                | Q(user__last_name__icontains=word)
+                | Q(external_id__icontains=word)
+            )
+        qs = qs.filter(condition)
+    if role:
+        qs = qs.filter(role=role)
+    if status == "active":
+        qs = qs.filter(is_active=True)
+    elif status == "inactive":
+        qs = qs.filter(is_active=False)
+    return qs.order_by(*MEMBERSHIP_SORTS.get(sort, ("-created_at",)), "id")
+
+
+def membership_get(*, project: Project, membership_id) -> Membership:
+    """A membership of `project`; any other project's membership is a 404."""
+    return _get_or_404(
+        Membership.objects.select_related("user", "access_policy", "invited_by"),
+        "No such membership.",
+        project=project,
+        pk=membership_id,
+    )
+
+
+def access_policy_list(*, project: Project, query: str = "") -> QuerySet[AccessPolicy]:
+    qs = AccessPolicy.objects.filter(project=project).annotate(member_count=Count("memberships"))
+    if query.strip():
+        qs = qs.filter(name__icontains=query.strip())
+    return qs.prefetch_related("rules").order_by("name")
+
+
+def access_policy_get(*, project: Project, policy_id) -> AccessPolicy:
+    return _get_or_404(
+        AccessPolicy.objects.prefetch_related("rules"), "No such access policy.", project=project, pk=policy_id
+    )

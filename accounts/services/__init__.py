@@ -1,0 +1,27 @@
+"""Write operations of the accounts app. Entry points (views, API, commands) call these."""
+
+from accounts.services.access_policies import (
+    access_policy_create,
+    access_policy_delete,
+    access_policy_update,
+)
+from accounts.services.memberships import (
+    membership_create,
+    membership_deactivate,
+    membership_reactivate,
+    membership_update,
+)
+from accounts.services.projects import project_create
+from accounts.services.users import user_get_or_create
+
+__all__ = [
+    "access_policy_create",
+    "access_policy_delete",
+    "access_policy_update",
+    "membership_create",
+    "membership_deactivate",
+    "membership_reactivate",
+    "membership_update",
+    "project_create",
+    "user_get_or_create",
+]

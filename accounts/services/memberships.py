@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import signals
+from accounts.models import AccessPolicy, Membership, Project, Role, User
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import audit_record
+from identity.errors import ApplicationError, ErrorCode
+
+UNSET: Any = object()
+
+
+def _actor_is_owner(project: Project, actor: Actor) -> bool:
+    if actor.user is None:
+        return actor.client_id == ""  # operator commands act as the system, with full rights
+    if actor.user.is_superuser:
+        return True
+    return Membership.objects.filter(project=project, user=actor.user, role=Role.OWNER, is_active=True).exists()
+
+
+def _other_active_owners(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(project_id=membership.project_id, role=Role.OWNER, is_active=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def _validate_parameters(policy: AccessPolicy | None, parameters: dict) -> dict[str, str]:
+    if not isinstance(parameters, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()
+    ):
+        raise ApplicationError(
+            "Access parameters must map names to text values.",
+            fields={"access_parameters": ["Use an object of name → text value."]},
+        )
+    if policy is None:
+        return parameters
+    needed = set().union(*(rule.parameter_names for rule in policy.rules.all())) if policy.rules.exists() else set()
+    missing = sorted(name for name in needed if not parameters.get(name))
+    if missing:
+        raise ApplicationError(
+            f"The policy {policy.name!r} needs values for: {', '.join(missing)}.",
+            fields={"access_parameters": [f"Missing value for %{name}." for name in missing]},
+        )
+    return parameters
+
+
+@transaction.atomic
+def membership_create(
+    *,
+    project: Project,
+    user: User,
+    actor: Actor,
+    role: str = Role.MEMBER,
+    access_policy: AccessPolicy | None = None,
+    access_parameters: dict | None = None,
+    external_id: str = "",
+    profile: str = "",
+) -> Membership:
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise ApplicationError(
+            "This user is already a member of the project.", code=ErrorCode.CONFLICT, status=409
+        )
+    if role == Role.OWNER and not _actor_is_owner(project, actor):
+        raise ApplicationError("Only an owner can make someone an owner.", code=ErrorCode.PERMISSION_DENIED, status=403)
+    membership = Membership(
+        project=project,
+        user=user,
+        role=role,
+        access_policy=access_policy or project.default_access_policy,
+        access_parameters=access_parameters or {},
+        external_id=external_id.strip(),
+        profile=profile.strip(),
+        invited_by=actor.user,
+    )
+    _check_and_save(membership)
+    audit_record(
+        action=AuditAction.MEMBERSHIP_CREATED,
+        actor=actor,
+        project=project,
+        target=membership,
+        details={"role": role, "user": str(user)},
+    )
+    return membership
+
+
+def _check_and_save(membership: Membership) -> None:
+    if membership.access_policy is not None and membership.access_policy.project_id != membership.project_id:
+        raise ApplicationError(
+            "That access policy does not exist in this project.",
+            fields={"access_policy": ["Choose a policy of this project."]},
+        )
+    membership.access_parameters = _validate_parameters(membership.access_policy, membership.access_parameters)
+    if (
+        membership.external_id
+        and Membership.objects.filter(project_id=membership.project_id, external_id=membership.external_id)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ApplicationError(
+            "Another member of this project already has that external ID.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+            fields={"external_id": ["Already used in this project."]},
+        )
+    try:
+        membership.full_clean(exclude=["user", "project", "invited_by"], validate_unique=False)
+    except ValidationError as exc:
+        raise ApplicationError(
+            "The input is not valid.", fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        ) from exc
+    membership.save()
+
+
+@transaction.atomic
+def membership_update(
+    *,
+    membership: Membership,
+    actor: Actor,
+    role: str = UNSET,
+    is_active: bool = UNSET,
+    access_policy: AccessPolicy | None = UNSET,
+    access_parameters: dict = UNSET,
+    external_id: str = UNSET,
+    profile: str = UNSET,
+) -> Membership:
+    """Change a membership; only the fields passed change. Audited with a before/after diff.
+
+    Rules: only owners grant or take away the owner role; a project always keeps
+    at least one active owner.
+    """
+    membership = Membership.objects.select_for_update().select_related("project").get(pk=membership.pk)
+    before = {
+        "role": membership.role,
+        "is_active": membership.is_active,
+        "access_policy": str(membership.access_policy_id) if membership.access_policy_id else None,
+        "access_parameters": membership.access_parameters,
+        "external_id": membership.external_id,
+        "profile": membership.profile,
+    }
+    if role is not UNSET and role != membership.role:
+        if role not in Role.values:
+            raise ApplicationError("Unknown role.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
+        if Role.OWNER in (role, membership.role) and not _actor_is_owner(membership.project, actor):
+            raise ApplicationError(
+                "Only an owner can grant or remove the owner role.", code=ErrorCode.PERMISSION_DENIED, status=403
+            )
+        if membership.role == Role.OWNER and not _other_active_owners(membership):
+            raise ApplicationError(
+                "A project needs at least one active owner; make someone else owner first.",
+                code=ErrorCode.LAST_OWNER,
+                status=409,
+                fields={"role": ["This is the last owner."]},
+            )
+        membership.role = role
+    if is_active is not UNSET and is_active != membership.is_active:
+        if not is_active and membership.role == Role.OWNER and not _other_active_owners(membership):
+            raise ApplicationError(
+                "The last active owner cannot be deactivated.", code=ErrorCode.LAST_OWNER, status=409
+            )
+        membership.is_active = is_active
+        membership.deactivated_at = None if is_active else timezone.now()
+    if access_policy is not UNSET:
+        membership.access_policy = access_policy
+    if access_parameters is not UNSET:
+        membership.access_parameters = access_parameters or {}
+    if external_id is not UNSET:
+        membership.external_id = (external_id or "").strip()
+    if profile is not UNSET:
+        membership.profile = (profile or "").strip()
+    _check_and_save(membership)
+
+    after = {
+        "role": membership.role,
+        "is_active": membership.is_active,
+        "access_policy": str(membership.access_policy_id) if membership.access_policy_id else None,
+        "access_parameters": membership.access_parameters,
+        "external_id": membership.external_id,
+        "profile": membership.profile,
+    }
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if changes:
+        action = AuditAction.MEMBERSHIP_UPDATED
+        if list(changes) == ["is_active"]:
+            action = AuditAction.MEMBERSHIP_REACTIVATED if membership.is_active else AuditAction.MEMBERSHIP_DEACTIVATED
+        audit_record(
+            action=action, actor=actor, project=membership.project, target=membership, details={"changes": changes}
+        )
+        if "is_active" in changes:
+            signal = signals.membership_reactivated if membership.is_active else signals.membership_deactivated
+            transaction.on_commit(
+                lambda: signal.send(sender=Membership, membership=membership, actor=actor), robust=False
+            )
+    return membership
+
+
+def membership_deactivate(*, membership: Membership, actor: Actor) -> Membership:
+    """Cut a member's access to the project at once (other apps revoke sessions/tokens on the signal)."""
+    return membership_update(membership=membership, actor=actor, is_active=False)
+
+
+def membership_reactivate(*, membership: Membership, actor: Actor) -> Membership:
+    return membership_update(membership=membership, actor=actor, is_active=True)

@@ -1,0 +1,34 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("switch/", views.SwitchProjectView.as_view(), name="switch"),
+    path("<slug:project_slug>/", views.ProjectHomeView.as_view(), name="project"),
+    path("<slug:project_slug>/users/", views.UserListView.as_view(), name="users"),
+    path("<slug:project_slug>/users/<uuid:membership_id>/", views.MembershipDetailView.as_view(), name="membership"),
+    path(
+        "<slug:project_slug>/users/<uuid:membership_id>/deactivate/",
+        views.MembershipStatusView.as_view(activate=False),
+        name="membership_deactivate",
+    ),
+    path(
+        "<slug:project_slug>/users/<uuid:membership_id>/reactivate/",
+        views.MembershipStatusView.as_view(activate=True),
+        name="membership_reactivate",
+    ),
+    path("<slug:project_slug>/policies/", views.PolicyListView.as_view(), name="policies"),
+    path("<slug:project_slug>/policies/new/", views.PolicyEditView.as_view(), name="policy_create"),
+    path("<slug:project_slug>/policies/<uuid:policy_id>/", views.PolicyEditView.as_view(), name="policy"),
+    path(
+        "<slug:project_slug>/policies/<uuid:policy_id>/delete/", views.PolicyDeleteView.as_view(), name="policy_delete"
+    ),
+    path("<slug:project_slug>/audit/", views.AuditLogView.as_view(), name="audit"),
+    path("<slug:project_slug>/clients/", views.ComingSoonView.as_view(section="clients"), name="clients"),
+    path("<slug:project_slug>/identity-providers/", views.ComingSoonView.as_view(section="idps"), name="idps"),
+    path("<slug:project_slug>/webhooks/", views.ComingSoonView.as_view(section="webhooks"), name="webhooks"),
+    path("<slug:project_slug>/outbox/", views.ComingSoonView.as_view(section="outbox"), name="outbox"),
+]

@@ -1,0 +1,301 @@
+"""The project portal: thin views that parse input, call services/selectors and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+
+from accounts import selectors, services
+from accounts.app_settings import app_settings
+from accounts.forms import (
+    AccessPolicyForm,
+    MembershipFilterForm,
+    MembershipForm,
+    RuleFormSet,
+    format_parameters,
+)
+from accounts.models import Role
+from accounts.services.access_policies import access_policy_usage
+from audit import selectors as audit_selectors
+from audit.context import Actor
+from audit.models import AuditAction
+from identity.errors import ApplicationError
+
+PORTAL_SECTIONS = [
+    ("users", "Users", "portal:users"),
+    ("policies", "Access policies", "portal:policies"),
+    ("clients", "Clients", "portal:clients"),
+    ("idps", "Identity providers", "portal:idps"),
+    ("webhooks", "Webhooks", "portal:webhooks"),
+    ("outbox", "Outbox", "portal:outbox"),
+    ("audit", "Audit log", "portal:audit"),
+]
+
+
+def _paginate(request: HttpRequest, queryset, per_page: int | None = None):
+    paginator = Paginator(queryset, per_page or app_settings.PORTAL_PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _apply_errors(form, error: ApplicationError) -> None:
+    """Show a service's field errors next to the form fields (others at the top)."""
+    placed = False
+    for field, field_messages in error.fields.items():
+        if field in form.fields:
+            for message in field_messages:
+                form.add_error(field, message)
+            placed = True
+    if not placed or set(error.fields) - set(form.fields):
+        form.add_error(None, error.message)
+
+
+class ProjectAdminView(LoginRequiredMixin, View):
+    """Base for project pages: 404 outside the user's projects, 403 for non-admin members."""
+
+    section = ""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.project, self.my_membership = selectors.project_get_for_admin(
+            user=request.user, slug=kwargs["project_slug"]
+        )
+        request.portal_project = self.project
+        return super().dispatch(request, *args, **kwargs)
+
+    def render(self, request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+        context = {
+            "project": self.project,
+            "my_membership": self.my_membership,
+            "section": self.section,
+            "sections": PORTAL_SECTIONS,
+            "switchable_projects": selectors.project_list_administered(user=request.user),
+            **context,
+        }
+        return render(request, template, context, status=status)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+
+class HomeView(LoginRequiredMixin, View):
+    """Send admins to their first project; tell everybody else what they can do."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        administered = list(selectors.project_list_administered(user=request.user)[:1])
+        if administered:
+            return redirect("portal:users", project_slug=administered[0].slug)
+        return render(request, "portal/home.html", {"projects": selectors.project_list_for_user(user=request.user)})
+
+
+class SwitchProjectView(LoginRequiredMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        slug = request.GET.get("project", "")
+        project, _ = selectors.project_get_for_admin(user=request.user, slug=slug)
+        return redirect("portal:users", project_slug=project.slug)
+
+
+class ProjectHomeView(ProjectAdminView):
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return redirect("portal:users", project_slug=self.project.slug)
+
+
+class UserListView(ProjectAdminView):
+    section = "users"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        filters = MembershipFilterForm(request.GET or None)
+        data = filters.cleaned_data if filters.is_valid() else {}
+        memberships = selectors.membership_list(
+            project=self.project,
+            query=data.get("q", ""),
+            role=data.get("role", ""),
+            status=data.get("status", ""),
+            sort=data.get("sort", ""),
+        )
+        page = _paginate(request, memberships)
+        query = request.GET.copy()
+        query.pop("page", None)
+        sort_query = query.copy()
+        sort_query.pop("sort", None)
+        return self.render(
+            request,
+            "portal/users/list.html",
+            {
+                "filters": filters,
+                "page": page,
+                "current_sort": data.get("sort", ""),
+                "query_string": query.urlencode(),
+                "sort_query_string": sort_query.urlencode(),
+            },
+        )
+
+
+class MembershipDetailView(ProjectAdminView):
+    section = "users"
+
+    def _context(self, membership, form) -> dict:
+        events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[:10]
+        return {"membership": membership, "form": form, "events": events, "Role": Role}
+
+    def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        form = MembershipForm(
+            project=self.project,
+            initial={
+                "role": membership.role,
+                "access_policy": membership.access_policy,
+                "access_parameters": format_parameters(membership.access_parameters),
+                "external_id": membership.external_id,
+                "profile": membership.profile,
+            },
+        )
+        return self.render(request, "portal/users/detail.html", self._context(membership, form))
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        form = MembershipForm(request.POST, project=self.project)
+        if form.is_valid():
+            try:
+                services.membership_update(membership=membership, actor=self.actor, **form.cleaned_data)
+            except ApplicationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"Saved {membership.user}.")
+                return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+        return self.render(request, "portal/users/detail.html", self._context(membership, form), status=400)
+
+
+class MembershipStatusView(ProjectAdminView):
+    """POST-only: deactivate or reactivate a membership."""
+
+    section = "users"
+    activate = False
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        service = services.membership_reactivate if self.activate else services.membership_deactivate
+        try:
+            service(membership=membership, actor=self.actor)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            verb = "reactivated" if self.activate else "deactivated"
+            messages.success(request, f"{membership.user} was {verb}.")
+        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+
+
+class PolicyListView(ProjectAdminView):
+    section = "policies"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        query = request.GET.get("q", "")
+        page = _paginate(request, selectors.access_policy_list(project=self.project, query=query))
+        return self.render(request, "portal/policies/list.html", {"page": page, "q": query})
+
+
+class PolicyEditView(ProjectAdminView):
+    """Create (no policy_id) or edit a policy with its rules inline (a formset, works without JS)."""
+
+    section = "policies"
+
+    def _policy(self, policy_id):
+        return selectors.access_policy_get(project=self.project, policy_id=policy_id) if policy_id else None
+
+    def get(self, request: HttpRequest, project_slug: str, policy_id=None) -> HttpResponse:
+        policy = self._policy(policy_id)
+        form = AccessPolicyForm(initial={"name": policy.name, "description": policy.description} if policy else None)
+        rules = RuleFormSet(
+            prefix="rules",
+            initial=[
+                {"resource_type": r.resource_type, "interactions": r.interactions, "criteria": r.criteria}
+                for r in policy.rules.all()
+            ]
+            if policy
+            else None,
+        )
+        return self.render(request, "portal/policies/edit.html", {"policy": policy, "form": form, "rules": rules})
+
+    def post(self, request: HttpRequest, project_slug: str, policy_id=None) -> HttpResponse:
+        policy = self._policy(policy_id)
+        form = AccessPolicyForm(request.POST)
+        rules = RuleFormSet(request.POST, prefix="rules")
+        if form.is_valid() and rules.is_valid():
+            rule_data = [
+                {k: f.cleaned_data.get(k, "") for k in ("resource_type", "interactions", "criteria")}
+                for f in rules.forms
+                if not f.is_blank and not f.cleaned_data.get("DELETE")
+            ]
+            try:
+                if policy is None:
+                    policy = services.access_policy_create(
+                        project=self.project, actor=self.actor, rules=rule_data, **form.cleaned_data
+                    )
+                else:
+                    services.access_policy_update(policy=policy, actor=self.actor, rules=rule_data, **form.cleaned_data)
+            except ApplicationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"Saved the policy {policy.name}.")
+                return redirect("portal:policy", project_slug=self.project.slug, policy_id=policy.pk)
+        return self.render(
+            request, "portal/policies/edit.html", {"policy": policy, "form": form, "rules": rules}, status=400
+        )
+
+
+class PolicyDeleteView(ProjectAdminView):
+    section = "policies"
+
+    def get(self, request: HttpRequest, project_slug: str, policy_id) -> HttpResponse:
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
+        usage = access_policy_usage(policy)
+        return self.render(
+            request, "portal/policies/delete.html", {"policy": policy, "usage": usage, "in_use": any(usage.values())}
+        )
+
+    def post(self, request: HttpRequest, project_slug: str, policy_id) -> HttpResponse:
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
+        try:
+            services.access_policy_delete(policy=policy, actor=self.actor)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("portal:policy_delete", project_slug=self.project.slug, policy_id=policy.pk)
+        messages.success(request, f"Deleted the policy {policy.name}.")
+        return HttpResponseRedirect(reverse("portal:policies", kwargs={"project_slug": self.project.slug}))
+
+
+class AuditLogView(ProjectAdminView):
+    section = "audit"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        action = request.GET.get("action", "")
+        actor = request.GET.get("actor", "")
+        events = audit_selectors.audit_event_list(project=self.project, action=action, actor_query=actor)
+        query = request.GET.copy()
+        query.pop("page", None)
+        return self.render(
+            request,
+            "portal/audit/list.html",
+            {
+                "page": _paginate(request, events),
+                "actions": AuditAction.choices,
+                "action": action,
+                "actor": actor,
+                "query_string": query.urlencode(),
+            },
+        )
+
+
+class ComingSoonView(ProjectAdminView):
+    """Sections whose issue has not landed yet say so instead of pretending."""
+
+    titles = {key: title for key, title, _ in PORTAL_SECTIONS}
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.render(request, "portal/coming.html", {"title": self.titles[self.section]})

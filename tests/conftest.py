@@ -1,0 +1,134 @@
+"""Shared fixtures.
+
+Services: tests that need PostgreSQL, Redis or a browser call `require_service(...)`,
+which skips with a reason when the service is absent, or fails when
+REQUIRE_SERVICES=1 (CI) so that nothing is silently skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.test import Client
+
+from audit.context import Actor
+from tests.factories import (
+    AccessPolicyFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+)
+
+
+def require_service(available: bool, reason: str, *, flag: str = "REQUIRE_SERVICES") -> None:
+    if available:
+        return
+    if os.environ.get(flag) == "1":
+        pytest.fail(f"{reason} ({flag}=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Argon2 is deliberately slow; tests of hashing itself override this.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis URL (REDIS_URL), or skip/fail."""
+    url = os.environ.get("REDIS_URL", "")
+    ok = False
+    if url:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            ok = True
+        except Exception:  # noqa: BLE001 - any failure means unavailable
+            ok = False
+    require_service(ok, "Redis is not available (set REDIS_URL to a running server)")
+    return url
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server") or ""
+    require_service(bool(path), "redis-server is not installed")
+    return path
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def other_project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def owner(project):
+    return MembershipFactory(project=project, role="owner").user
+
+
+@pytest.fixture
+def admin_membership(project, owner):
+    return MembershipFactory(project=project, role="admin")
+
+
+@pytest.fixture
+def admin_user(admin_membership):
+    return admin_membership.user
+
+
+@pytest.fixture
+def member_membership(project):
+    return MembershipFactory(project=project, role="member")
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def member_client(member_membership) -> Client:
+    client = Client()
+    client.force_login(member_membership.user)
+    return client
+
+
+@pytest.fixture
+def policy(project):
+    return AccessPolicyFactory(project=project)
+
+
+@pytest.fixture
+def foreign_membership(other_project):
+    """A membership in a project the admin fixtures do not belong to."""
+    MembershipFactory(project=other_project, role="owner")
+    return MembershipFactory(project=other_project)
+
+
+@pytest.fixture
+def foreign_policy(other_project):
+    return AccessPolicyFactory(project=other_project)
+
+
+@pytest.fixture
+def actor_for():
+    def make(user) -> Actor:
+        return Actor(user=user, ip_address="203.0.113.7", user_agent="pytest")
+
+    return make
+
+
+@pytest.fixture
+def user_factory(db):
+    return UserFactory
