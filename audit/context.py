@@ -46,6 +46,9 @@ class Actor:
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
         )
 
+    def with_user(self, user: User) -> Actor:
+        return Actor(user=user, client_id=self.client_id, ip_address=self.ip_address, user_agent=self.user_agent)
+
     @classmethod
     def system(cls) -> Actor:
         return cls()

@@ -6,3 +6,6 @@ class OAuthConfig(AppConfig):
     name = "oauth"
     label = "oauth"
     verbose_name = "OAuth 2.0 / OpenID Connect"
+
+    def ready(self) -> None:
+        from oauth import receivers  # noqa: F401 - connects the signal receivers

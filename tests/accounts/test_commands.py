@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from accounts.models import AccessPolicy, Membership, Project, Role, User
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createproject_with_password_creates_owner_who_can_sign_in():
+    output = run("createproject", "--name", "Acme Health", "--owner-email", "Boss@Acme.test", "--owner-password", "a-long-password-1")
+    project = Project.objects.get(slug="acme-health")
+    owner = User.objects.get(email="boss@acme.test")
+    assert Membership.objects.get(project=project, user=owner).role == Role.OWNER
+    assert authenticate(email="boss@acme.test", password="a-long-password-1") == owner
+    assert "a-long-password-1" not in output
+
+
+def test_createproject_without_password_prints_a_one_time_password_once():
+    output = run("createproject", "--name", "Beta", "--owner-email", "beta@example.test")
+    password = output.split("One-time password: ")[1].split()[0]
+    assert authenticate(email="beta@example.test", password=password) is not None
+
+
+def test_createproject_reuses_an_existing_user_without_touching_their_password(user_factory):
+    user = user_factory(email="existing@example.test")
+    old_hash = user.password
+    output = run("createproject", "--name", "Gamma", "--owner-email", "EXISTING@example.test")
+    user.refresh_from_db()
+    assert user.password == old_hash and "One-time password" not in output
+    assert Membership.objects.get(user=user, project__name="Gamma").role == Role.OWNER
+
+
+def test_createproject_duplicate_slug_is_a_clean_error_and_writes_nothing():
+    run("createproject", "--name", "Delta", "--slug", "delta", "--owner-email", "d1@example.test")
+    with pytest.raises(CommandError, match="taken"):
+        run("createproject", "--name", "Delta again", "--slug", "delta", "--owner-email", "d2@example.test")
+    assert not User.objects.filter(email="d2@example.test").exists()
+
+
+def test_seed_demo_is_idempotent_and_prints_password_once():
+    first = run("seed_demo")
+    assert "Password:" in first
+    counts = (Project.objects.count(), Membership.objects.count(), AccessPolicy.objects.count(), User.objects.count())
+    second = run("seed_demo")
+    assert "Password:" not in second
+    assert counts == (Project.objects.count(), Membership.objects.count(), AccessPolicy.objects.count(), User.objects.count())
+    password = first.split("Password: ")[1].split()[0]
+    assert authenticate(email="owner@demo.test", password=password) is not None
+    assert Membership.objects.filter(project__slug="demo").count() == 5
+
+
+def test_seed_demo_reset_owner_password():
+    run("seed_demo")
+    output = run("seed_demo", "--reset-owner-password")
+    password = output.rsplit(": ", 1)[1].strip()
+    assert authenticate(email="owner@demo.test", password=password) is not None

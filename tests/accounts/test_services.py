@@ -1,0 +1,185 @@
+"""Service rules that every entry point relies on."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError
+
+from accounts.models import AccessPolicy, Membership, Role, User
+from accounts.services import (
+    access_policy_create,
+    access_policy_delete,
+    access_policy_update,
+    membership_create,
+    membership_deactivate,
+    membership_update,
+    project_create,
+    user_get_or_create,
+)
+from audit.context import Actor
+from audit.models import AuditAction, AuditEvent
+from identity.errors import ApplicationError
+from tests.factories import AccessPolicyFactory, MembershipFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class TestUsers:
+    def test_email_is_case_insensitively_unique(self):
+        User.objects.create_user(email="Ada@Example.test")
+        with pytest.raises(IntegrityError):
+            User.objects.create_user(email="ada@example.TEST")
+
+    def test_many_users_without_email(self):
+        a = User.objects.create_user(email="")
+        b = User.objects.create_user(email=None)
+        assert a.email is None and b.email is None
+
+    def test_get_or_create_finds_existing_user_by_any_case(self):
+        existing = UserFactory(email="grace@example.test")
+        user, created = user_get_or_create(email="GRACE@example.test")
+        assert user == existing and not created
+
+    def test_new_user_has_unusable_password_and_email_address(self):
+        user, created = user_get_or_create(email="new@example.test", first_name="New")
+        assert created and not user.has_usable_password()
+        assert EmailAddress.objects.filter(user=user, email="new@example.test", primary=True, verified=False).exists()
+
+
+class TestProjectCreate:
+    def test_owner_membership_and_audit(self):
+        owner = UserFactory()
+        project = project_create(name="Acme Health", owner=owner, actor=Actor.system())
+        assert project.slug == "acme-health"
+        assert Membership.objects.get(project=project, user=owner).role == Role.OWNER
+        assert AuditEvent.objects.filter(project=project, action=AuditAction.PROJECT_CREATED).exists()
+
+    def test_slug_is_made_unique(self):
+        ProjectFactory(slug="acme")
+        project = project_create(name="Acme", owner=UserFactory())
+        assert project.slug == "acme-2"
+
+    def test_taken_explicit_slug_is_a_conflict(self):
+        ProjectFactory(slug="taken")
+        with pytest.raises(ApplicationError) as exc:
+            project_create(name="X", slug="taken", owner=UserFactory())
+        assert exc.value.status == 409
+
+
+class TestMemberships:
+    def test_create_twice_is_a_conflict(self, project, owner):
+        user = UserFactory()
+        membership_create(project=project, user=user, actor=Actor(user=owner))
+        with pytest.raises(ApplicationError) as exc:
+            membership_create(project=project, user=user, actor=Actor(user=owner))
+        assert exc.value.code == "conflict" and exc.value.status == 409
+
+    def test_new_member_gets_project_default_policy(self, project, owner):
+        policy = AccessPolicyFactory(project=project)
+        project.default_access_policy = policy
+        project.save()
+        membership = membership_create(project=project, user=UserFactory(), actor=Actor(user=owner))
+        assert membership.access_policy == policy
+
+    def test_external_id_unique_within_project_only(self, project, other_project, owner):
+        MembershipFactory(project=project, external_id="ext-1")
+        MembershipFactory(project=other_project, external_id="ext-1")  # fine elsewhere
+        membership = MembershipFactory(project=project)
+        with pytest.raises(ApplicationError) as exc:
+            membership_update(membership=membership, actor=Actor(user=owner), external_id="ext-1")
+        assert exc.value.fields == {"external_id": ["Already used in this project."]}
+
+    def test_policy_from_other_project_refused(self, member_membership, foreign_policy, owner):
+        with pytest.raises(ApplicationError) as exc:
+            membership_update(membership=member_membership, actor=Actor(user=owner), access_policy=foreign_policy)
+        assert "access_policy" in exc.value.fields
+        member_membership.refresh_from_db()
+        assert member_membership.access_policy is None
+
+    def test_only_owner_grants_owner(self, admin_user, owner, member_membership):
+        with pytest.raises(ApplicationError) as exc:
+            membership_update(membership=member_membership, actor=Actor(user=admin_user), role=Role.OWNER)
+        assert exc.value.status == 403
+        membership_update(membership=member_membership, actor=Actor(user=owner), role=Role.OWNER)
+        member_membership.refresh_from_db()
+        assert member_membership.role == Role.OWNER
+
+    def test_last_owner_cannot_step_down_but_can_after_another_owner(self, project, owner):
+        mine = Membership.objects.get(project=project, user=owner)
+        with pytest.raises(ApplicationError) as exc:
+            membership_update(membership=mine, actor=Actor(user=owner), role=Role.ADMIN)
+        assert exc.value.code == "last_owner"
+        with pytest.raises(ApplicationError):
+            membership_deactivate(membership=mine, actor=Actor(user=owner))
+        MembershipFactory(project=project, role=Role.OWNER)
+        membership_update(membership=mine, actor=Actor(user=owner), role=Role.ADMIN)
+        mine.refresh_from_db()
+        assert mine.role == Role.ADMIN
+
+    def test_audit_records_diff_and_scrubs_secrets(self, member_membership, admin_user):
+        membership_update(
+            membership=member_membership,
+            actor=Actor(user=admin_user, ip_address="198.51.100.2", user_agent="UA/1"),
+            access_parameters={"org": "Organization/1", "api_token": "s3cret"},
+        )
+        event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_UPDATED)
+        assert event.ip_address == "198.51.100.2" and event.user_agent == "UA/1"
+        before, after = event.details["changes"]["access_parameters"]
+        assert after == {"org": "Organization/1", "api_token": "[redacted]"}
+        assert "s3cret" not in str(event.details)
+
+    def test_no_change_records_nothing(self, member_membership, admin_user):
+        membership_update(membership=member_membership, actor=Actor(user=admin_user), role=member_membership.role)
+        assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_UPDATED).exists()
+
+
+class TestAccessPolicies:
+    def test_all_rule_errors_reported_at_once_and_nothing_saved(self, project, owner):
+        with pytest.raises(ApplicationError) as exc:
+            access_policy_create(
+                project=project,
+                name="Bad",
+                actor=Actor(user=owner),
+                rules=[
+                    {"resource_type": "Patient", "interactions": "rs"},
+                    {"resource_type": "patient", "interactions": "rs"},
+                    {"resource_type": "Observation", "interactions": "dus"},
+                    {"resource_type": "Observation", "interactions": "rr"},
+                ],
+            )
+        assert set(exc.value.fields) == {"rules.1.resource_type", "rules.2.interactions", "rules.3.interactions"}
+        assert not AccessPolicy.objects.filter(name="Bad").exists()
+
+    @pytest.mark.parametrize("letters", ["c", "rs", "cruds", "cud", "ds"])
+    def test_valid_smart_interactions(self, project, owner, letters):
+        policy = access_policy_create(
+            project=project, name=letters, actor=Actor(user=owner), rules=[{"resource_type": "*", "interactions": letters}]
+        )
+        assert policy.rules.get().interactions == letters
+
+    def test_same_name_allowed_in_another_project(self, project, other_project, owner):
+        access_policy_create(project=project, name="Readers", actor=Actor(user=owner))
+        access_policy_create(project=other_project, name="Readers", actor=Actor.system())
+
+    def test_update_replaces_rules(self, project, owner):
+        policy = access_policy_create(
+            project=project, name="P", actor=Actor(user=owner), rules=[{"resource_type": "Patient", "interactions": "r"}]
+        )
+        access_policy_update(policy=policy, actor=Actor(user=owner), rules=[{"resource_type": "*", "interactions": "rs"}])
+        assert [str(r) for r in policy.rules.all()] == ["*.rs"]
+        event = AuditEvent.objects.get(action=AuditAction.ACCESS_POLICY_UPDATED)
+        assert event.details["changes"]["rules"] == [["Patient.r"], ["*.rs"]]
+
+    def test_delete_refused_while_default_of_project(self, project, owner):
+        policy = AccessPolicyFactory(project=project)
+        project.default_access_policy = policy
+        project.save()
+        with pytest.raises(ApplicationError) as exc:
+            access_policy_delete(policy=policy, actor=Actor(user=owner))
+        assert exc.value.code == "policy_in_use"
+        project.default_access_policy = None
+        project.save()
+        access_policy_delete(policy=policy, actor=Actor(user=owner))
+        assert not AccessPolicy.objects.filter(pk=policy.pk).exists()
+        assert AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_DELETED, target_id=str(policy.pk)).exists()
