@@ -1,14 +1,71 @@
-"""django-allauth customisation, at its documented seam (the account adapter)."""
+"""django-allauth customisation, at its documented seam (the account adapter).
+
+Every email allauth would send goes through our outbox instead (same transaction,
+retried, visible), and password reset uses our single-use set-password links.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 
-from accounts.app_settings import app_settings
+from accounts.flows.password_reset import password_reset_request
+from accounts.flows.signup import signup_allowed
+from notifications.models import MessageKind
+from notifications.services import message_enqueue
+
+
+def _signup_project_slug(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.POST.get("project") or request.GET.get("project") or None
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        # Closed unless the deployment opts in (SIGNUP_OPEN); invitations are the normal way in.
-        return app_settings.SIGNUP_OPEN
+        # Closed unless the deployment opts in (SIGNUP_OPEN) or the sign-up joins a project
+        # that allows self sign-up; invitations are the normal way in.
+        return signup_allowed(project_slug=_signup_project_slug(request))
+
+    def send_password_reset_mail(self, user, email: str, context: dict[str, Any]) -> None:
+        password_reset_request(user=user, email=email)
+
+    def send_confirmation_mail(self, request: HttpRequest, emailconfirmation, signup: bool) -> None:
+        user = emailconfirmation.email_address.user
+        link = self.get_email_confirmation_url(request, emailconfirmation)
+        message_enqueue(
+            kind=MessageKind.WELCOME_VERIFY_EMAIL,
+            to_email=emailconfirmation.email_address.email,
+            user=user,
+            project=None,
+            context={"link": link, "signup": signup},
+        )
+
+    def send_notification_mail(self, template_prefix: str, user, context=None, email=None) -> None:
+        if template_prefix.endswith("password_changed") or template_prefix.endswith("password_set"):
+            from identity.clock import clock
+
+            if user.email:
+                message_enqueue(
+                    kind=MessageKind.PASSWORD_CHANGED,
+                    to_email=email or user.email,
+                    user=user,
+                    context={"changed_at": clock.now(), "ip": self.get_client_ip(self.request)},
+                )
+            return
+        super().send_notification_mail(template_prefix, user, context, email)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Any other allauth email: render allauth's template, deliver through the outbox."""
+        ctx = {"email": email, **context}
+        subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", ctx).split())
+        text = render_to_string(f"{template_prefix}_message.txt", ctx)
+        message_enqueue(
+            kind=MessageKind.ACCOUNT_NOTICE,
+            to_email=email,
+            user=context.get("user"),
+            context={"subject": self.format_email_subject(subject), "text": text},
+        )

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import AccessPolicy, AccessPolicyRule, Membership, Project, User
+from accounts.models import AccessPolicy, AccessPolicyRule, BulkInvite, Membership, Project, SecurityRequest, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -70,3 +70,27 @@ class AccessPolicyRuleAdmin(admin.ModelAdmin):
     search_fields = ("resource_type", "criteria", "policy__name")
     list_filter = ("interactions",)
     list_select_related = ("policy",)
+
+
+@admin.register(SecurityRequest)
+class SecurityRequestAdmin(admin.ModelAdmin):
+    """Invitations and reset links; the secret's hash is never shown."""
+
+    list_display = ("user", "kind", "project", "status", "created_at", "expires_at", "used_at", "revoked_at")
+    list_filter = ("kind", "project")
+    search_fields = ("user__email", "email", "project__name")
+    exclude = ("secret_hash", "password_fingerprint")
+    raw_id_fields = ("user", "project", "membership", "invited_by")
+    list_select_related = ("user", "project")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
+
+
+@admin.register(BulkInvite)
+class BulkInviteAdmin(admin.ModelAdmin):
+    list_display = ("project", "source_name", "status", "processed", "total", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "project")
+    search_fields = ("source_name", "project__name", "created_by__email")
+    readonly_fields = ("content_hash", "rows", "invalid_rows", "results", "processed", "total")
+    raw_id_fields = ("project", "created_by")

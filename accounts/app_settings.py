@@ -22,4 +22,26 @@ class AppSettings:
         return str(self._setting("APP_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
 
 
+    @property
+    def INVITE_LINK_TTL_SECONDS(self) -> int:  # noqa: N802
+        return int(self._setting("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600))
+
+    @property
+    def RESET_LINK_TTL_SECONDS(self) -> int:  # noqa: N802
+        return int(self._setting("RESET_LINK_TTL_SECONDS", 3600))
+
+    @property
+    def SIGNUP_CREATES_PROJECT(self) -> bool:  # noqa: N802
+        """SaaS-style: a person who signs up gets a project of their own and becomes its owner."""
+        return bool(self._setting("SIGNUP_CREATES_PROJECT", True))
+
+    @property
+    def BULK_INVITE_MAX_ROWS(self) -> int:  # noqa: N802
+        return int(self._setting("BULK_INVITE_MAX_ROWS", 10_000))
+
+    @property
+    def BULK_INVITE_CHUNK_SIZE(self) -> int:  # noqa: N802
+        return int(self._setting("BULK_INVITE_CHUNK_SIZE", 50))
+
+
 app_settings = AppSettings()

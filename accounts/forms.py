@@ -91,3 +91,73 @@ class RuleForm(forms.Form):
 
 
 RuleFormSet = formset_factory(RuleForm, extra=3, can_delete=True)
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up fields (allauth's ACCOUNT_SIGNUP_FORM_CLASS seam)."""
+
+    project_name = forms.CharField(
+        max_length=120, required=False, label="Organisation or project name",
+        help_text="We create a project for you, and you become its owner.",
+    )
+    project = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        request = getattr(self, "request", None)
+        if request is not None and request.GET.get("project"):
+            self.fields["project"].initial = request.GET["project"]
+
+    def signup(self, request, user) -> None:
+        from accounts.flows.signup import signup_complete
+
+        signup_complete(
+            request=request,
+            user=user,
+            project_slug=self.cleaned_data.get("project") or request.GET.get("project"),
+            project_name=self.cleaned_data.get("project_name", ""),
+        )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(required=False, help_text="Leave empty for someone known only by an external ID.")
+    external_id = forms.CharField(required=False, max_length=255, label="External ID")
+    first_name = forms.CharField(required=False, max_length=150)
+    last_name = forms.CharField(required=False, max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    access_policy = forms.ModelChoiceField(
+        queryset=AccessPolicy.objects.none(), required=False, empty_label="— project default —"
+    )
+    access_parameters = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One name=value per line."
+    )
+    profile = forms.CharField(required=False, max_length=100, label="FHIR profile", help_text="e.g. Practitioner/123")
+    send_email = forms.BooleanField(required=False, initial=True, label="Send the welcome email")
+    upsert = forms.BooleanField(required=False, label="If already a member, update the membership instead")
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["access_policy"].queryset = AccessPolicy.objects.filter(project=project).order_by("name")
+
+    def clean_access_parameters(self) -> dict[str, str]:
+        return parse_parameters(self.cleaned_data.get("access_parameters") or "")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("email") and not (data.get("external_id") or "").strip() and "email" not in self.errors:
+            self.add_error("email", "Give an email address or an external ID.")
+        return data
+
+
+class BulkInviteForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with a header row: email, external_id, first_name, last_name, role, access_policy, "
+        "parameters (name=value;…), profile."
+    )
+    send_email = forms.BooleanField(required=False, initial=True, label="Send welcome emails")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB; split it.")
+        return upload

@@ -256,3 +256,107 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.is_active and self.role in ADMIN_ROLES
+
+
+class SecurityRequestKind(models.TextChoices):
+    INVITE = "invite", "Invitation"
+    RESET = "reset", "Password reset"
+
+
+class SecurityRequest(models.Model):
+    """A single-use, expiring link: `{APP_BASE_URL}/setpassword/{id}/{secret}`.
+
+    Only an HMAC of the secret is stored. An invitation is a request of kind
+    `invite` tied to the membership it created; it is listed, resent (a new
+    secret, so the old link dies) and revoked from the portal.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=SecurityRequestKind.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_requests")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="security_requests"
+    )
+    membership = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The address the link was sent to; the link dies if the user's email changes.
+    email = models.EmailField(max_length=254, blank=True)
+    # Empty when no link was issued (an existing user added to a project signs in as usual).
+    secret_hash = models.CharField(max_length=128, blank=True)
+    # A fingerprint of the password hash at issue time: the link dies when the password changes.
+    password_fingerprint = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user}"
+
+    def status_at(self, now) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.used_at:
+            return "accepted" if self.kind == SecurityRequestKind.INVITE else "used"
+        if self.expires_at <= now:
+            return "expired"
+        return "pending"
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+
+class BulkInviteStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BulkInvite(models.Model):
+    """A batch of invitations processed in the background, with progress and a per-row report."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bulk_invites")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    source_name = models.CharField(max_length=255, blank=True)
+    # SHA-256 of the normalised rows: the same file submitted twice is the same job.
+    content_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=BulkInviteStatus.choices, default=BulkInviteStatus.QUEUED)
+    send_email = models.BooleanField(default=True)
+    rows = models.JSONField(default=list)  # the valid rows, normalised
+    invalid_rows = models.JSONField(default=list)  # [{"row": n, "fields": {...}}] rejected before processing
+    results = models.JSONField(default=list)  # [{"row": n, "outcome": "invited|added|exists|error", ...}]
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "content_hash"], name="bulk_invite_unique_content"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk invite of {self.total} in {self.project}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (BulkInviteStatus.DONE, BulkInviteStatus.FAILED)

@@ -109,3 +109,48 @@ def access_policy_get(*, project: Project, policy_id) -> AccessPolicy:
     return _get_or_404(
         AccessPolicy.objects.prefetch_related("rules"), "No such access policy.", project=project, pk=policy_id
     )
+
+
+def invitation_list(*, project: Project, status: str = "", query: str = "") -> QuerySet:
+    """Invitations of `project` with a computed status filter (pending/accepted/expired/revoked)."""
+    from accounts.models import SecurityRequest, SecurityRequestKind
+    from identity.clock import clock
+
+    now = clock.now()
+    qs = SecurityRequest.objects.filter(project=project, kind=SecurityRequestKind.INVITE).select_related(
+        "user", "invited_by", "membership"
+    )
+    open_ = Q(used_at__isnull=True, revoked_at__isnull=True)
+    if status == "pending":
+        qs = qs.filter(open_, expires_at__gt=now)
+    elif status == "expired":
+        qs = qs.filter(open_, expires_at__lte=now)
+    elif status == "accepted":
+        qs = qs.filter(used_at__isnull=False, revoked_at__isnull=True)
+    elif status == "revoked":
+        qs = qs.filter(revoked_at__isnull=False)
+    if query.strip():
+        qs = qs.filter(
+            Q(email__icontains=query.strip())
+            | Q(user__first_name__icontains=query.strip())
+            | Q(user__last_name__icontains=query.strip())
+        )
+    return qs.order_by("-created_at")
+
+
+def invitation_get(*, project: Project, invitation_id):
+    from accounts.models import SecurityRequest, SecurityRequestKind
+
+    return _get_or_404(
+        SecurityRequest.objects.select_related("user", "project", "membership"),
+        "No such invitation.",
+        project=project,
+        kind=SecurityRequestKind.INVITE,
+        pk=invitation_id,
+    )
+
+
+def bulk_invite_get(*, project: Project, job_id):
+    from accounts.models import BulkInvite
+
+    return _get_or_404(BulkInvite.objects.all(), "No such bulk invite.", project=project, pk=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_invitations as inv
 
 app_name = "portal"
 
@@ -30,5 +30,22 @@ urlpatterns = [
     path("<slug:project_slug>/clients/", views.ComingSoonView.as_view(section="clients"), name="clients"),
     path("<slug:project_slug>/identity-providers/", views.ComingSoonView.as_view(section="idps"), name="idps"),
     path("<slug:project_slug>/webhooks/", views.ComingSoonView.as_view(section="webhooks"), name="webhooks"),
-    path("<slug:project_slug>/outbox/", views.ComingSoonView.as_view(section="outbox"), name="outbox"),
+    path("<slug:project_slug>/outbox/", inv.OutboxListView.as_view(), name="outbox"),
+    path("<slug:project_slug>/outbox/<uuid:message_id>/", inv.OutboxDetailView.as_view(), name="outbox_message"),
+    path("<slug:project_slug>/outbox/<uuid:message_id>/resend/", inv.OutboxResendView.as_view(), name="outbox_resend"),
+    path("<slug:project_slug>/outbox/<uuid:message_id>/html/", inv.OutboxPreviewHtmlView.as_view(), name="outbox_html"),
+    path("<slug:project_slug>/users/invite/", inv.InviteView.as_view(), name="invite"),
+    path("<slug:project_slug>/users/invite/bulk/", inv.BulkInviteView.as_view(), name="bulk_invite_upload"),
+    path("<slug:project_slug>/users/invite/bulk/<uuid:job_id>/", inv.BulkInviteDetailView.as_view(), name="bulk_invite"),
+    path("<slug:project_slug>/invitations/", inv.InvitationListView.as_view(), name="invitations"),
+    path(
+        "<slug:project_slug>/invitations/<uuid:invitation_id>/resend/",
+        inv.InvitationActionView.as_view(action="resend"),
+        name="invitation_resend",
+    ),
+    path(
+        "<slug:project_slug>/invitations/<uuid:invitation_id>/revoke/",
+        inv.InvitationActionView.as_view(action="revoke"),
+        name="invitation_revoke",
+    ),
 ]

@@ -28,6 +28,7 @@ from identity.errors import ApplicationError
 
 PORTAL_SECTIONS = [
     ("users", "Users", "portal:users"),
+    ("invitations", "Invitations", "portal:invitations"),
     ("policies", "Access policies", "portal:policies"),
     ("clients", "Clients", "portal:clients"),
     ("idps", "Identity providers", "portal:idps"),

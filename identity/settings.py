@@ -126,6 +126,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Never let a web request hang on a broker that is down: publishing gives up fast.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "relay-outbox": {"task": "notifications.tasks.relay_outbox", "schedule": env_int("OUTBOX_RELAY_SECONDS", 30)},
+}
 
 # --- Auth ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -159,10 +162,20 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "signup": "20/m/ip",
+}
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no email to unknown addresses: same answer, nothing sent
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password was changed" notices (through the outbox)
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # Whether anyone may create an account; projects may additionally opt in (Project.allow_self_signup).
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
+SIGNUP_CREATES_PROJECT = env_bool("SIGNUP_CREATES_PROJECT", True)
+INVITE_LINK_TTL_SECONDS = env_int("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600)
+RESET_LINK_TTL_SECONDS = env_int("RESET_LINK_TTL_SECONDS", 3600)
 
 # --- Sessions, cookies and headers -------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,15 +1,22 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views_public import SetPasswordView
 from identity import health
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    re_path(
+        r"^setpassword/(?P<request_id>[0-9a-f-]{36})/(?P<secret>[A-Za-z0-9_-]{20,100})/?$",
+        SetPasswordView.as_view(),
+        name="set_password",
+    ),
     path("accounts/", include("allauth.urls")),
+    path("anymail/", include("anymail.urls")),
     path("portal/", include("accounts.urls")),
     path("api/v1/", include("identity.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

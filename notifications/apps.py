@@ -7,3 +7,6 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
     verbose_name = "Notifications and outbox"
+
+    def ready(self) -> None:
+        from notifications import receivers  # noqa: F401 - connects anymail's tracking signal

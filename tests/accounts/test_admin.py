@@ -15,7 +15,7 @@ from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"accounts", "audit", "oauth"}
+OUR_APPS = {"accounts", "audit", "oauth", "notifications"}
 
 
 @pytest.fixture

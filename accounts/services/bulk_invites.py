@@ -1,0 +1,215 @@
+"""Bulk invitations: validate every row up front, then invite in the background with progress."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+from django.db import IntegrityError, transaction
+
+from accounts.app_settings import app_settings
+from accounts.models import AccessPolicy, BulkInvite, BulkInviteStatus, Project, Role, normalize_email
+from accounts.services.invitations import InviteInput, invitation_create, invite_input_errors
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import audit_record
+from identity.clock import clock
+from identity.errors import ApplicationError
+
+CSV_COLUMNS = ("email", "external_id", "first_name", "last_name", "role", "access_policy", "parameters", "profile")
+
+
+def bulk_invite_parse_csv(content: bytes) -> list[dict[str, str]]:
+    """Rows of a CSV file (UTF-8, header row; columns in CSV_COLUMNS, `email` or `external_id` required)."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError("The file is not UTF-8 text.", fields={"file": ["Save the file as UTF-8 CSV."]}) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if not header or not ({"email", "external_id"} & set(header)):
+        raise ApplicationError(
+            "The CSV needs a header row with an email or external_id column.",
+            fields={"file": [f"Known columns: {', '.join(CSV_COLUMNS)}."]},
+        )
+    unknown = sorted(set(header) - set(CSV_COLUMNS))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown column(s): {', '.join(unknown)}.", fields={"file": [f"Known columns: {', '.join(CSV_COLUMNS)}."]}
+        )
+    reader.fieldnames = header
+    return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def _parse_parameters(value) -> dict[str, str] | None:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    result: dict[str, str] = {}
+    for part in str(value or "").split(";"):
+        if not part.strip():
+            continue
+        name, sep, val = part.partition("=")
+        if not sep or not name.strip():
+            return None
+        result[name.strip().lstrip("%")] = val.strip()
+    return result
+
+
+def _normalise(row: dict, policies: dict[str, AccessPolicy]) -> tuple[dict, dict[str, list[str]]]:
+    data = {
+        "email": normalize_email(row.get("email")) or "",
+        "external_id": str(row.get("external_id") or "").strip(),
+        "first_name": str(row.get("first_name") or "").strip(),
+        "last_name": str(row.get("last_name") or "").strip(),
+        "role": str(row.get("role") or Role.MEMBER).strip().lower(),
+        "profile": str(row.get("profile") or "").strip(),
+        "access_policy": None,
+        "access_parameters": {},
+    }
+    errors = invite_input_errors(InviteInput(**{k: data[k] for k in ("email", "external_id", "first_name", "last_name", "role")}))
+    policy_ref = str(row.get("access_policy") or "").strip()
+    if policy_ref:
+        policy = policies.get(policy_ref.lower())
+        if policy is None:
+            errors["access_policy"] = [f"No access policy {policy_ref!r} in this project."]
+        else:
+            data["access_policy"] = str(policy.pk)
+    parameters = _parse_parameters(row.get("parameters", row.get("access_parameters")))
+    if parameters is None:
+        errors["parameters"] = ["Write parameters as name=value;name2=value2."]
+    else:
+        data["access_parameters"] = parameters
+    return data, errors
+
+
+def bulk_invite_start(
+    *, project: Project, actor: Actor, rows: list[dict], source_name: str = "", send_email: bool = True
+) -> tuple[BulkInvite, bool]:
+    """Validate all rows, then queue the valid ones. Returns (job, created).
+
+    Bad rows are reported and never processed. Submitting the same rows again
+    returns the first job (`created` False) instead of inviting twice.
+    """
+    if not rows:
+        raise ApplicationError("There is nothing to invite.", fields={"rows": ["Add at least one row."]})
+    if len(rows) > app_settings.BULK_INVITE_MAX_ROWS:
+        raise ApplicationError(
+            f"At most {app_settings.BULK_INVITE_MAX_ROWS} rows per upload.", fields={"rows": ["Split the file."]}
+        )
+    policies: dict[str, AccessPolicy] = {}
+    for policy in AccessPolicy.objects.filter(project=project):
+        policies[policy.name.lower()] = policy
+        policies[str(policy.pk)] = policy
+    valid, invalid, seen = [], [], {}
+    for number, raw in enumerate(rows, start=1):
+        data, errors = _normalise(raw if isinstance(raw, dict) else {}, policies)
+        key = data["email"] or f"ext:{data['external_id']}"
+        if not errors and key in seen:
+            errors = {"email": [f"Duplicate of row {seen[key]}."]}
+        if errors:
+            invalid.append({"row": number, "fields": errors, "email": data["email"], "external_id": data["external_id"]})
+            continue
+        seen[key] = number
+        valid.append({"row": number, **data})
+    digest = hashlib.sha256(
+        json.dumps({"rows": valid, "invalid": invalid, "send_email": send_email}, sort_keys=True).encode()
+    ).hexdigest()
+    existing = BulkInvite.objects.filter(project=project, content_hash=digest).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            job = BulkInvite.objects.create(
+                project=project,
+                created_by=actor.user,
+                source_name=source_name[:255],
+                content_hash=digest,
+                send_email=send_email,
+                rows=valid,
+                invalid_rows=invalid,
+                total=len(valid),
+                status=BulkInviteStatus.QUEUED if valid else BulkInviteStatus.DONE,
+                finished_at=None if valid else clock.now(),
+            )
+            audit_record(
+                action=AuditAction.BULK_INVITE_STARTED,
+                actor=actor,
+                project=project,
+                target=job,
+                target_label=source_name or "bulk invite",
+                details={"valid_rows": len(valid), "invalid_rows": len(invalid)},
+            )
+            if valid:
+                job_id = job.pk
+                transaction.on_commit(lambda: _publish(job_id))
+    except IntegrityError:  # the same file submitted twice at the same moment
+        return BulkInvite.objects.get(project=project, content_hash=digest), False
+    return job, True
+
+
+def _publish(job_id) -> None:
+    from accounts.tasks import process_bulk_invite
+
+    try:
+        process_bulk_invite.delay(str(job_id))
+    except Exception:  # broker down: bulk_invite_resume_stalled() picks it up
+        import logging
+
+        logging.getLogger(__name__).warning("bulk invite %s could not be queued; it will be resumed", job_id)
+
+
+def _invite_row(job: BulkInvite, row: dict, actor: Actor, policies: dict) -> dict:
+    data = InviteInput(
+        email=row["email"],
+        external_id=row["external_id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        role=row["role"],
+        access_policy=policies.get(row["access_policy"]) if row["access_policy"] else None,
+        access_parameters=row["access_parameters"],
+        profile=row["profile"],
+        send_email=job.send_email,
+    )
+    try:
+        with transaction.atomic():
+            result = invitation_create(project=job.project, actor=actor, data=data)
+    except ApplicationError as error:
+        outcome = "exists" if error.code == "already_member" else "error"
+        return {"row": row["row"], "email": row["email"], "outcome": outcome, "message": error.message, "fields": error.fields}
+    return {"row": row["row"], "email": row["email"], "outcome": result.outcome}
+
+
+def bulk_invite_process(*, job_id) -> BulkInvite:
+    """Work through a job chunk by chunk. Each chunk and its progress commit together, so a
+    worker that dies mid-chunk leaves no half-done rows and a rerun continues where it stopped."""
+    job = BulkInvite.objects.select_related("project", "created_by").get(pk=job_id)
+    if job.is_finished:
+        return job
+    if job.status == BulkInviteStatus.QUEUED:
+        BulkInvite.objects.filter(pk=job.pk).update(status=BulkInviteStatus.RUNNING, started_at=clock.now())
+    actor = Actor(user=job.created_by)
+    policies = {str(p.pk): p for p in AccessPolicy.objects.filter(project=job.project).prefetch_related("rules")}
+    chunk = app_settings.BULK_INVITE_CHUNK_SIZE
+    while True:
+        with transaction.atomic():
+            job = BulkInvite.objects.select_for_update().get(pk=job.pk)
+            if job.processed >= job.total:
+                break
+            batch = job.rows[job.processed : job.processed + chunk]
+            results = [_invite_row(job, row, actor, policies) for row in batch]
+            job.results = [*job.results, *results]
+            job.processed += len(batch)
+            job.save(update_fields=["results", "processed", "updated_at"])
+    BulkInvite.objects.filter(pk=job.pk).update(status=BulkInviteStatus.DONE, finished_at=clock.now())
+    job.refresh_from_db()
+    return job
+
+
+def bulk_invite_summary(job: BulkInvite) -> dict[str, int]:
+    counts = {"invited": 0, "added": 0, "updated": 0, "exists": 0, "error": 0}
+    for result in job.results:
+        counts[result["outcome"]] = counts.get(result["outcome"], 0) + 1
+    counts["invalid"] = len(job.invalid_rows)
+    return counts

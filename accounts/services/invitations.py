@@ -1,0 +1,259 @@
+"""Inviting people into a project: one at a time (portal/API) or in bulk (see bulk_invites.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts.models import (
+    AccessPolicy,
+    Membership,
+    Project,
+    Role,
+    SecurityRequest,
+    SecurityRequestKind,
+    User,
+    normalize_email,
+)
+from accounts.services.memberships import membership_create, membership_update
+from accounts.services.security_links import security_link_issue, security_link_rotate
+from accounts.services.users import user_get_or_create
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import audit_record
+from identity.clock import clock
+from identity.errors import ApplicationError, ErrorCode
+from notifications.models import MessageKind
+from notifications.services import message_enqueue
+
+ALREADY_MEMBER = "already_member"
+
+
+@dataclass
+class InviteInput:
+    email: str = ""
+    external_id: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    role: str = Role.MEMBER
+    access_policy: AccessPolicy | None = None
+    access_parameters: dict = field(default_factory=dict)
+    profile: str = ""
+    send_email: bool = True
+    upsert: bool = False
+
+
+@dataclass(frozen=True)
+class InviteResult:
+    membership: Membership
+    invitation: SecurityRequest | None
+    outcome: str  # "invited" (new user, set-password link) | "added" (existing user) | "updated" (upsert)
+
+
+def invite_input_errors(data: InviteInput) -> dict[str, list[str]]:
+    """Field errors of an invite, without touching the database (used per CSV row too)."""
+    errors: dict[str, list[str]] = {}
+    email = normalize_email(data.email)
+    if not email and not (data.external_id or "").strip():
+        errors["email"] = ["Give an email address or an external ID."]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = ["Enter a valid email address."]
+    if data.role not in Role.values:
+        errors["role"] = [f"Choose one of {', '.join(Role.values)}."]
+    for name in ("first_name", "last_name"):
+        if len(getattr(data, name) or "") > 150:
+            errors[name] = ["At most 150 characters."]
+    return errors
+
+
+def _inviter_name(actor: Actor) -> str:
+    return (actor.user.get_full_name() or actor.user.email or "") if actor.user else ""
+
+
+def _send_link_email(*, kind: str, invitation: SecurityRequest, url: str, actor: Actor) -> None:
+    user = invitation.user
+    message_enqueue(
+        kind=kind,
+        to_email=user.email,
+        project=invitation.project,
+        user=user,
+        context={
+            "link": url,
+            "expires_at": invitation.expires_at,
+            "first_name": user.first_name,
+            "inviter_name": _inviter_name(actor),
+        },
+        idempotency_key=f"security-request:{invitation.pk}:{invitation.send_count}",
+    )
+
+
+def _find_user(project: Project, data: InviteInput) -> User | None:
+    email = normalize_email(data.email)
+    by_email = User.objects.filter(email__iexact=email).first() if email else None
+    external_id = (data.external_id or "").strip()
+    by_external = None
+    if external_id:
+        by_external = (
+            Membership.objects.filter(project=project, external_id=external_id).select_related("user").first()
+        )
+    if by_email and by_external and by_external.user_id != by_email.pk:
+        raise ApplicationError(
+            "That external ID belongs to another member of this project.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+            fields={"external_id": ["Already used by another member."]},
+        )
+    return by_email or (by_external.user if by_external else None)
+
+
+@transaction.atomic
+def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> InviteResult:
+    """Invite one person. A new user gets a set-password link; an existing user is added.
+
+    An existing member is a 409 (`already_member`) unless `upsert`, which updates the
+    membership instead. The email is written to the outbox in this transaction.
+    """
+    errors = invite_input_errors(data)
+    if errors:
+        raise ApplicationError("The invitation is not valid.", fields=errors)
+    user = _find_user(project, data)
+    membership = Membership.objects.filter(project=project, user=user).first() if user else None
+    if membership is not None:
+        if not data.upsert:
+            raise ApplicationError(
+                "This person is already a member of the project.", code=ALREADY_MEMBER, status=409
+            )
+        membership = membership_update(
+            membership=membership,
+            actor=actor,
+            role=data.role,
+            is_active=True,
+            access_policy=data.access_policy,
+            access_parameters=data.access_parameters,
+            external_id=data.external_id or membership.external_id,
+            profile=data.profile or membership.profile,
+        )
+        return InviteResult(membership=membership, invitation=None, outcome="updated")
+
+    if user is None:
+        user, _ = user_get_or_create(email=data.email, first_name=data.first_name, last_name=data.last_name)
+    membership = membership_create(
+        project=project,
+        user=user,
+        actor=actor,
+        role=data.role,
+        access_policy=data.access_policy,
+        access_parameters=data.access_parameters,
+        external_id=data.external_id,
+        profile=data.profile,
+    )
+    needs_password = not user.has_usable_password() and bool(user.email)
+    if needs_password:
+        link = security_link_issue(
+            kind=SecurityRequestKind.INVITE, user=user, project=project, membership=membership, invited_by=actor.user
+        )
+        invitation, outcome = link.request, "invited"
+        if data.send_email:
+            _send_link_email(kind=MessageKind.WELCOME_SET_PASSWORD, invitation=invitation, url=link.url, actor=actor)
+    else:
+        # Existing account (or one known only by external ID): nothing to set, the membership is live.
+        now = clock.now()
+        invitation = SecurityRequest.objects.create(
+            kind=SecurityRequestKind.INVITE,
+            user=user,
+            project=project,
+            membership=membership,
+            invited_by=actor.user,
+            email=user.email or "",
+            expires_at=now,
+            used_at=now,
+            last_sent_at=now if (data.send_email and user.email) else None,
+            send_count=1 if (data.send_email and user.email) else 0,
+        )
+        outcome = "added"
+        if data.send_email and user.email:
+            message_enqueue(
+                kind=MessageKind.ADDED_TO_PROJECT,
+                to_email=user.email,
+                project=project,
+                user=user,
+                context={
+                    "link": f"{_base_url()}/accounts/login/",
+                    "first_name": user.first_name,
+                    "inviter_name": _inviter_name(actor),
+                },
+                idempotency_key=f"security-request:{invitation.pk}:1",
+            )
+    audit_record(
+        action=AuditAction.INVITATION_CREATED,
+        actor=actor,
+        project=project,
+        target=membership,
+        details={"outcome": outcome, "role": data.role, "send_email": data.send_email},
+    )
+    return InviteResult(membership=membership, invitation=invitation, outcome=outcome)
+
+
+def _base_url() -> str:
+    from accounts.app_settings import app_settings
+
+    return app_settings.APP_BASE_URL
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
+    """Send a pending or expired invitation again with a new link; the old link stops working."""
+    invitation = SecurityRequest.objects.select_for_update().select_related("user", "project").get(pk=invitation.pk)
+    status = invitation.status_at(clock.now())
+    if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired") or not invitation.secret_hash:
+        raise ApplicationError(
+            f"Only pending or expired invitations can be resent (this one is {status}).",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        )
+    if not invitation.user.email:
+        raise ApplicationError("This person has no email address to send to.", status=400)
+    link = security_link_rotate(request=invitation)
+    _send_link_email(kind=MessageKind.WELCOME_SET_PASSWORD, invitation=link.request, url=link.url, actor=actor)
+    audit_record(
+        action=AuditAction.INVITATION_RESENT, actor=actor, project=invitation.project, target=invitation.membership,
+        details={"send_count": invitation.send_count},
+    )
+    return link.request
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
+    """Withdraw a pending or expired invitation: the link dies and the membership is deactivated."""
+    invitation = SecurityRequest.objects.select_for_update().select_related("user", "project").get(pk=invitation.pk)
+    status = invitation.status_at(clock.now())
+    if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired"):
+        raise ApplicationError(
+            f"Only pending or expired invitations can be revoked (this one is {status}); "
+            "deactivate the membership instead.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        )
+    invitation.revoked_at = clock.now()
+    invitation.save(update_fields=["revoked_at"])
+    if invitation.membership is not None and invitation.membership.is_active:
+        membership_update(membership=invitation.membership, actor=actor, is_active=False)
+    if invitation.user.email:
+        message_enqueue(
+            kind=MessageKind.INVITATION_REVOKED,
+            to_email=invitation.user.email,
+            project=invitation.project,
+            user=invitation.user,
+            context={"first_name": invitation.user.first_name},
+            idempotency_key=f"security-request:{invitation.pk}:revoked",
+        )
+    audit_record(
+        action=AuditAction.INVITATION_REVOKED, actor=actor, project=invitation.project, target=invitation.membership
+    )
+    return invitation

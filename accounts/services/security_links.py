@@ -1,0 +1,126 @@
+"""Single-use, expiring, hashed links: `{APP_BASE_URL}/setpassword/{id}/{secret}`."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from accounts.app_settings import app_settings
+from accounts.models import Membership, Project, SecurityRequest, SecurityRequestKind, User
+from identity.clock import clock
+
+_SALT = "accounts.security_request"
+
+
+def _hash_secret(secret: str) -> str:
+    return salted_hmac(_SALT, secret, algorithm="sha256").hexdigest()
+
+
+def _password_fingerprint(user: User) -> str:
+    return salted_hmac(_SALT + ".password", user.password or "", algorithm="sha256").hexdigest()
+
+
+def _ttl(kind: str) -> timedelta:
+    seconds = app_settings.INVITE_LINK_TTL_SECONDS if kind == SecurityRequestKind.INVITE else app_settings.RESET_LINK_TTL_SECONDS
+    return timedelta(seconds=seconds)
+
+
+def security_link_url(request: SecurityRequest, secret: str) -> str:
+    return f"{app_settings.APP_BASE_URL}/setpassword/{request.pk}/{secret}"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    request: SecurityRequest
+    url: str
+
+
+def security_link_issue(
+    *,
+    kind: str,
+    user: User,
+    project: Project | None = None,
+    membership: Membership | None = None,
+    invited_by: User | None = None,
+) -> IssuedLink:
+    """Create a request with a fresh 256-bit secret. The clear secret exists only in the returned URL."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    request = SecurityRequest.objects.create(
+        kind=kind,
+        user=user,
+        project=project,
+        membership=membership,
+        invited_by=invited_by,
+        email=user.email or "",
+        secret_hash=_hash_secret(secret),
+        password_fingerprint=_password_fingerprint(user),
+        expires_at=now + _ttl(kind),
+        last_sent_at=now,
+        send_count=1,
+    )
+    return IssuedLink(request=request, url=security_link_url(request, secret))
+
+
+def security_link_rotate(*, request: SecurityRequest) -> IssuedLink:
+    """Give an existing request a new secret and expiry: the previous link stops working."""
+    secret = secrets.token_urlsafe(32)
+    now = clock.now()
+    request.secret_hash = _hash_secret(secret)
+    request.password_fingerprint = _password_fingerprint(request.user)
+    request.email = request.user.email or ""
+    request.expires_at = now + _ttl(request.kind)
+    request.last_sent_at = now
+    request.send_count += 1
+    request.save(
+        update_fields=["secret_hash", "password_fingerprint", "email", "expires_at", "last_sent_at", "send_count"]
+    )
+    return IssuedLink(request=request, url=security_link_url(request, secret))
+
+
+class LinkProblem:
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED = "used"
+    REVOKED = "revoked"
+
+
+class LinkError(Exception):
+    def __init__(self, problem: str, request: SecurityRequest | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.request = request
+
+
+def security_link_check(*, request_id, secret: str) -> SecurityRequest:
+    """Return the request if `secret` opens it now; raise LinkError saying why not.
+
+    A wrong secret and an unknown id look the same ('invalid'), so the page
+    never confirms that an id exists. The hash comparison is constant-time.
+    """
+    try:
+        request = SecurityRequest.objects.select_related("user", "project", "membership").get(pk=request_id)
+    except (SecurityRequest.DoesNotExist, ValueError, ValidationError) as exc:
+        _hash_secret(secret)  # same work as a real check
+        raise LinkError(LinkProblem.INVALID) from exc
+    if not request.secret_hash or not constant_time_compare(request.secret_hash, _hash_secret(secret)):
+        raise LinkError(LinkProblem.INVALID)
+    if request.revoked_at:
+        raise LinkError(LinkProblem.REVOKED, request)
+    if request.used_at:
+        raise LinkError(LinkProblem.USED, request)
+    if request.expires_at <= clock.now():
+        raise LinkError(LinkProblem.EXPIRED, request)
+    user = request.user
+    if (request.email or "") != (user.email or "") or not constant_time_compare(
+        request.password_fingerprint, _password_fingerprint(user)
+    ):
+        # The password or the email changed since the link was sent: it is dead.
+        raise LinkError(LinkProblem.USED, request)
+    if not user.is_active:
+        raise LinkError(LinkProblem.INVALID)
+    return request

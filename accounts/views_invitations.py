@@ -1,0 +1,196 @@
+"""Portal pages for invitations (single and bulk) and the outbox."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from accounts import selectors
+from accounts.forms import BulkInviteForm, InviteForm
+from accounts.services.bulk_invites import bulk_invite_parse_csv, bulk_invite_start, bulk_invite_summary
+from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
+from accounts.views import ProjectAdminView, _apply_errors, _paginate
+from identity.clock import clock
+from identity.errors import ApplicationError
+from notifications import selectors as outbox_selectors
+from notifications.app_settings import app_settings as outbox_settings
+from notifications.models import MessageKind, MessageStatus
+from notifications.services import message_resend
+
+
+class InviteView(ProjectAdminView):
+    section = "users"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.render(request, "portal/invitations/invite.html", {"form": InviteForm(project=self.project)})
+
+    def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = InviteForm(request.POST, project=self.project)
+        if form.is_valid():
+            try:
+                result = invitation_create(project=self.project, actor=self.actor, data=InviteInput(**form.cleaned_data))
+            except ApplicationError as error:
+                _apply_errors(form, error)
+            else:
+                who = result.membership.user
+                text = {
+                    "invited": f"Invited {who}. They will get an email with a link to set their password.",
+                    "added": f"Added {who} to the project.",
+                    "updated": f"{who} was already a member; the membership was updated.",
+                }[result.outcome]
+                messages.success(request, text)
+                return redirect("portal:invitations", project_slug=self.project.slug)
+        return self.render(request, "portal/invitations/invite.html", {"form": form}, status=400)
+
+
+class InvitationListView(ProjectAdminView):
+    section = "invitations"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        status = request.GET.get("status", "")
+        query = request.GET.get("q", "")
+        invitations = selectors.invitation_list(project=self.project, status=status, query=query)
+        params = request.GET.copy()
+        params.pop("page", None)
+        return self.render(
+            request,
+            "portal/invitations/list.html",
+            {
+                "page": _paginate(request, invitations),
+                "status": status,
+                "q": query,
+                "now": clock.now(),
+                "query_string": params.urlencode(),
+                "statuses": ["pending", "accepted", "expired", "revoked"],
+            },
+        )
+
+
+class InvitationActionView(ProjectAdminView):
+    """POST-only: resend or revoke an invitation."""
+
+    section = "invitations"
+    action = "resend"
+
+    def post(self, request: HttpRequest, project_slug: str, invitation_id) -> HttpResponse:
+        invitation = selectors.invitation_get(project=self.project, invitation_id=invitation_id)
+        service = invitation_resend if self.action == "resend" else invitation_revoke
+        try:
+            service(invitation=invitation, actor=self.actor)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            done = "sent again with a new link" if self.action == "resend" else "revoked"
+            messages.success(request, f"The invitation for {invitation.user} was {done}.")
+        return redirect("portal:invitations", project_slug=self.project.slug)
+
+
+class BulkInviteView(ProjectAdminView):
+    section = "users"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.render(request, "portal/invitations/bulk.html", {"form": BulkInviteForm()})
+
+    def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = BulkInviteForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = bulk_invite_parse_csv(upload.read())
+                job, created = bulk_invite_start(
+                    project=self.project,
+                    actor=self.actor,
+                    rows=rows,
+                    source_name=upload.name,
+                    send_email=form.cleaned_data["send_email"],
+                )
+            except ApplicationError as error:
+                form.add_error("file", " ".join([error.message, *error.fields.get("file", []), *error.fields.get("rows", [])]))
+            else:
+                if not created:
+                    messages.info(request, "This file was already submitted; here is its progress.")
+                response = redirect("portal:bulk_invite", project_slug=self.project.slug, job_id=job.pk)
+                response.status_code = 303
+                return response
+        return self.render(request, "portal/invitations/bulk.html", {"form": form}, status=400)
+
+
+class BulkInviteDetailView(ProjectAdminView):
+    section = "users"
+
+    def get(self, request: HttpRequest, project_slug: str, job_id) -> HttpResponse:
+        job = selectors.bulk_invite_get(project=self.project, job_id=job_id)
+        problems = [r for r in job.results if r["outcome"] in ("error", "exists")]
+        return self.render(
+            request,
+            "portal/invitations/bulk_detail.html",
+            {"job": job, "summary": bulk_invite_summary(job), "problems": problems},
+        )
+
+
+class OutboxListView(ProjectAdminView):
+    section = "outbox"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        status = request.GET.get("status", "")
+        kind = request.GET.get("kind", "")
+        query = request.GET.get("q", "")
+        params = request.GET.copy()
+        params.pop("page", None)
+        page = _paginate(request, outbox_selectors.message_list(project=self.project, status=status, kind=kind, query=query))
+        return self.render(
+            request,
+            "portal/outbox/list.html",
+            {
+                "page": page,
+                "status": status,
+                "kind": kind,
+                "q": query,
+                "statuses": MessageStatus.choices,
+                "kinds": MessageKind.choices,
+                "query_string": params.urlencode(),
+            },
+        )
+
+
+class OutboxDetailView(ProjectAdminView):
+    section = "outbox"
+
+    def get(self, request: HttpRequest, project_slug: str, message_id) -> HttpResponse:
+        message = outbox_selectors.message_get(project=self.project, message_id=message_id)
+        return self.render(
+            request, "portal/outbox/detail.html", {"message": message, "preview": outbox_settings.PREVIEW_ENABLED}
+        )
+
+
+class OutboxResendView(ProjectAdminView):
+    section = "outbox"
+
+    def post(self, request: HttpRequest, project_slug: str, message_id) -> HttpResponse:
+        message = outbox_selectors.message_get(project=self.project, message_id=message_id)
+        try:
+            message_resend(message=message, actor=self.actor)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Queued the message to {message.to_email} again.")
+        return redirect("portal:outbox_message", project_slug=self.project.slug, message_id=message.pk)
+
+
+class OutboxPreviewHtmlView(ProjectAdminView):
+    """The HTML body as a document of its own, sandboxed (development preview only)."""
+
+    section = "outbox"
+
+    def get(self, request: HttpRequest, project_slug: str, message_id) -> HttpResponse:
+        if not outbox_settings.PREVIEW_ENABLED:
+            raise Http404("Message preview is disabled.")
+        message = outbox_selectors.message_get(project=self.project, message_id=message_id)
+        response = HttpResponse(message.body_html or "<p>(no HTML body)</p>", content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+
