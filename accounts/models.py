@@ -312,7 +312,9 @@ class SecurityRequest(models.Model):
 
     @property
     def status(self) -> str:
-        return self.status_at(timezone.now())
+        from identity.clock import clock
+
+        return self.status_at(clock.now())
 
 
 class BulkInviteStatus(models.TextChoices):

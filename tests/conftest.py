@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from audit.context import Actor
-from tests.factories import (
+from tests.factories import (  # noqa: I001
     AccessPolicyFactory,
     MembershipFactory,
     ProjectFactory,
@@ -132,3 +132,36 @@ def actor_for():
 @pytest.fixture
 def user_factory(db):
     return UserFactory
+
+
+@pytest.fixture
+def clock():
+    """The application clock (identity.clock), frozen at the real now; advance it instead of sleeping."""
+    from identity.clock import clock as app_clock
+
+    app_clock.freeze()
+    yield app_clock
+    app_clock.reset()
+
+
+@pytest.fixture
+def sent_links(mailoutbox):
+    """Set-password links from the emails sent so far, oldest first."""
+    import re
+
+    def links() -> list[str]:
+        found = []
+        for message in mailoutbox:
+            found += re.findall(r"https?://\S+/setpassword/[0-9a-f-]{36}/[A-Za-z0-9_-]+", message.body)
+        return found
+
+    return links
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate limits live in the cache; every test starts with fresh counters."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -1,0 +1,52 @@
+"""Email backends for tests that send through real code paths, including a Celery worker process.
+
+Each successful send is recorded (X-Outbox-Id header) in Django's locmem outbox and,
+when TEST_MAIL_REDIS_URL is set, pushed onto a Redis list so that a test can *block*
+until the worker has sent what it expects (no sleeping).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import smtplib
+
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+
+SENT_LIST = "test:mail:sent"
+
+
+def _push(message_ids: list[str]) -> None:
+    url = os.environ.get("TEST_MAIL_REDIS_URL")
+    if url and message_ids:
+        import redis
+
+        redis.Redis.from_url(url).rpush(SENT_LIST, *message_ids)
+
+
+class RecordingBackend(LocmemBackend):
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        _push([m.extra_headers.get("X-Outbox-Id", "") for m in messages])
+        return sent
+
+
+class FlakyBackend(RecordingBackend):
+    """Fails transiently (the server hung up) a share of the time: TEST_MAIL_FAILURE_RATE, default 0.3."""
+
+    def send_messages(self, messages):
+        if random.random() < float(os.environ.get("TEST_MAIL_FAILURE_RATE", "0.3")):  # noqa: S311
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed (simulated)")
+        return super().send_messages(messages)
+
+
+class RejectingBackend(RecordingBackend):
+    """Every recipient is refused: a permanent error."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"5.1.1 User unknown") for m in messages})
+
+
+class AlwaysDownBackend(RecordingBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPConnectError(421, "Service not available (simulated)")
