@@ -1,0 +1,123 @@
+"""Bulk invite: every bad row reported and skipped, good rows invited in the background, idempotent."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.models import BulkInvite, Membership, User
+from notifications.models import OutboundMessage
+from tests.factories import AccessPolicyFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CSV = b"""email,first_name,last_name,role,access_policy,parameters,profile
+ada@example.test,Ada,Lovelace,member,Readers,org=Organization/1,Practitioner/1
+not-an-email,Bad,Row,member,,,
+grace@example.test,Grace,Hopper,admin,,,
+,No,Identity,member,,,
+ada@example.test,Ada,Again,member,,,
+alan@example.test,Alan,Turing,wizard,,,
+kim@example.test,Kim,Lee,member,Nope,,
+eve@example.test,Eve,Existing,member,,,Banana/1
+"""
+
+
+@pytest.fixture
+def readers(project):
+    policy = AccessPolicyFactory(project=project, name="Readers")
+    policy.rules.create(resource_type="Patient", interactions="rs", criteria="Patient?organization=%org")
+    return policy
+
+
+def upload(client, project, content=CSV, name="people.csv"):
+    url = reverse("portal:bulk_invite_upload", kwargs={"project_slug": project.slug})
+    return client.post(url, {"file": SimpleUploadedFile(name, content, content_type="text/csv"), "send_email": "on"})
+
+
+def test_csv_with_bad_rows(admin_client, project, readers, mailoutbox):
+    response = upload(admin_client, project)
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    job = BulkInvite.objects.get()
+    assert response["Location"].endswith(f"/users/invite/bulk/{job.pk}/")
+    rejected = {row["row"]: set(row["fields"]) for row in job.invalid_rows}
+    assert rejected == {2: {"email"}, 4: {"email"}, 5: {"email"}, 6: {"role"}, 7: {"access_policy"}}
+    # valid rows ran in-process (no Redis): ada, grace invited; eve failed on her profile
+    job.refresh_from_db()
+    assert job.status == "done" and job.processed == job.total == 3
+    outcomes = {r["email"]: r["outcome"] for r in job.results}
+    assert outcomes == {"ada@example.test": "invited", "grace@example.test": "invited", "eve@example.test": "error"}
+    assert not User.objects.filter(email__in=["kim@example.test", "alan@example.test", "eve@example.test"]).exists()
+    ada = Membership.objects.get(user__email="ada@example.test")
+    assert ada.access_policy == readers and ada.access_parameters == {"org": "Organization/1"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.test", "grace@example.test"]
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Rows rejected before inviting" in page and "No access policy" in page and "Banana/1" not in page
+    assert "FHIR reference" in page or "not valid" in page
+
+
+def test_same_file_twice_is_one_job(admin_client, project, readers, mailoutbox):
+    first = upload(admin_client, project)
+    second = upload(admin_client, project, name="people-again.csv")
+    assert first["Location"] == second["Location"]
+    assert BulkInvite.objects.count() == 1
+    assert len(mailoutbox) == 2
+
+
+def test_rows_for_existing_members_are_reported_not_duplicated(admin_client, project, member_membership):
+    content = f"email\n{member_membership.user.email}\nfresh@example.test\n".encode()
+    upload(admin_client, project, content)
+    outcomes = {r["email"]: r["outcome"] for r in BulkInvite.objects.get().results}
+    assert outcomes == {member_membership.user.email: "exists", "fresh@example.test": "invited"}
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [(b"name,phone\nx,y\n", "header row"), (b"\xff\xfe\x00bad", "UTF-8"), (b"email,colour\na@b.test,red\n", "Unknown column")],
+)
+def test_unusable_files_are_refused_whole(admin_client, project, content, message):
+    response = upload(admin_client, project, content)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in response.content.decode()
+    assert not BulkInvite.objects.exists()
+
+
+def test_progress_page_refreshes_while_running(admin_client, project):
+    job = BulkInvite.objects.create(project=project, content_hash="x", rows=[{}] * 10, total=10, processed=4, status="running")
+    page = admin_client.get(reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})).content.decode()
+    assert 'http-equiv="refresh"' in page and 'value="4"' in page and "40%" in page
+
+
+def test_api_bulk_invite_and_status(project, admin_user, readers):
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    rows = [
+        {"email": "one@example.test", "access_policy": "Readers", "parameters": {"org": "Organization/2"}},
+        {"email": "bad"},
+        {"external_id": "okta|7", "first_name": "Ext"},
+    ]
+    url = f"/api/v1/projects/{project.pk}/invites/bulk/"
+    response = api.post(url, {"rows": rows}, format="json")
+    assert response.status_code == 202
+    body = response.json()
+    assert body["invalid_rows"][0]["row"] == 2 and "email" in body["invalid_rows"][0]["fields"]
+    status = api.get(f"{url}{body['id']}/").json()
+    assert status["status"] == "done" and status["processed"] == 2 and status["percent"] == 100
+    assert status["summary"]["invited"] == 1 and status["summary"]["added"] == 1 and status["summary"]["invalid"] == 1
+    again = api.post(url, {"rows": rows}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    assert OutboundMessage.objects.count() == 1
+
+
+def test_bulk_jobs_of_other_projects_are_404(admin_client, project, other_project):
+    owner = MembershipFactory(project=other_project, role="owner").user
+    job = BulkInvite.objects.create(project=other_project, created_by=owner, content_hash="y")
+    url = reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})
+    assert admin_client.get(url).status_code == 404
+    api = APIClient()
+    api.force_login(User.objects.get(pk=admin_client.session["_auth_user_id"]))
+    assert api.get(f"/api/v1/projects/{project.pk}/invites/bulk/{job.pk}/").status_code == 404
