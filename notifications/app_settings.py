@@ -29,6 +29,11 @@ class AppSettings:
         return int(self._setting("SENDING_TIMEOUT_SECONDS", 300))
 
     @property
+    def PUBLISH_COOLDOWN_SECONDS(self) -> float:  # noqa: N802
+        """After the broker refused a publish, requests skip publishing this long (the relay catches up)."""
+        return float(self._setting("PUBLISH_COOLDOWN_SECONDS", 10))
+
+    @property
     def RELAY_BATCH_SIZE(self) -> int:  # noqa: N802
         return int(self._setting("RELAY_BATCH_SIZE", 500))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -105,15 +106,42 @@ def message_enqueue(
     return message
 
 
-def message_publish(*, message_id) -> bool:
+class _BrokerBreaker:
+    """After a failed publish, skip publishing for a short while (per process).
+
+    With the broker down, every request would otherwise wait for its own connection
+    attempt; the rows are safe in the database and the relay publishes them later.
+    """
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + app_settings.PUBLISH_COOLDOWN_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+
+
+broker_breaker = _BrokerBreaker()
+
+
+def message_publish(*, message_id, force: bool = False) -> bool:
     """Hand a message to Celery. Failure to reach the broker is logged, never raised."""
     from notifications.tasks import deliver_message
 
+    if not force and not broker_breaker.allows():
+        return False
     try:
         deliver_message.delay(str(message_id))
     except Exception as exc:  # broker down: the relay will pick the row up
+        broker_breaker.trip()
         logger.warning("outbox: could not publish message %s (%s); the relay will retry", message_id, exc.__class__.__name__)
         return False
+    broker_breaker.reset()
     return True
 
 
@@ -206,7 +234,8 @@ def outbox_relay(*, limit: int | None = None) -> int:
     )
     published = 0
     for message_id in list(due):
-        if not message_publish(message_id=message_id):
+        # The relay always tries (it is how the breaker closes again); it stops at the first failure.
+        if not message_publish(message_id=message_id, force=True):
             break  # the broker is down; try again on the next relay run
         published += 1
     return published

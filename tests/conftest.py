@@ -165,3 +165,24 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _close_broker_breaker():
+    from notifications.services import broker_breaker
+
+    broker_breaker.reset()
+    yield
+    broker_breaker.reset()
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(settings):
+    """Unit tests run tasks in-process; tests/notifications/test_delivery_integration.py uses a real worker."""
+    from identity.celery import app
+
+    was = (app.conf.task_always_eager, app.conf.broker_url)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.update(task_always_eager=True, broker_url="memory://")
+    yield
+    app.conf.update(task_always_eager=was[0], broker_url=was[1])

@@ -209,7 +209,7 @@ def _base_url() -> str:
 @transaction.atomic
 def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
     """Send a pending or expired invitation again with a new link; the old link stops working."""
-    invitation = SecurityRequest.objects.select_for_update().select_related("user", "project").get(pk=invitation.pk)
+    invitation = SecurityRequest.objects.select_for_update(of=("self",)).select_related("user", "project").get(pk=invitation.pk)
     status = invitation.status_at(clock.now())
     if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired") or not invitation.secret_hash:
         raise ApplicationError(
@@ -231,7 +231,7 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
 @transaction.atomic
 def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
     """Withdraw a pending or expired invitation: the link dies and the membership is deactivated."""
-    invitation = SecurityRequest.objects.select_for_update().select_related("user", "project").get(pk=invitation.pk)
+    invitation = SecurityRequest.objects.select_for_update(of=("self",)).select_related("user", "project").get(pk=invitation.pk)
     status = invitation.status_at(clock.now())
     if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired"):
         raise ApplicationError(

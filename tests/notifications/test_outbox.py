@@ -161,8 +161,7 @@ def test_broker_down_at_commit_keeps_row_queued_for_the_relay(settings):
         message.refresh_from_db()
         assert message.status == MessageStatus.QUEUED
     finally:
-        app.conf.task_always_eager = True
-        app.conf.broker_url = "memory://"
+        app.conf.update(task_always_eager=True, broker_url="memory://")
         app.close()
     assert outbox_relay() == 1
     message.refresh_from_db()

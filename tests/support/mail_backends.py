@@ -21,7 +21,7 @@ def _push(message_ids: list[str]) -> None:
     if url and message_ids:
         import redis
 
-        redis.Redis.from_url(url).rpush(SENT_LIST, *message_ids)
+        redis.Redis.from_url(url).rpush(os.environ.get("TEST_MAIL_LIST", SENT_LIST), *message_ids)
 
 
 class RecordingBackend(LocmemBackend):

@@ -1,0 +1,161 @@
+"""Delivery with the real parts: PostgreSQL, a Redis broker, a Celery worker process (not eager).
+
+(a) 200 invites through the API → 200 sent, none twice; (b) Redis stopped while 50 invites are
+made → every invite succeeds, and once Redis is back all 50 are sent exactly once; (c) a backend
+failing transiently 30% of the time → all sent after retries; (d) a permanent failure → `dead`,
+visible in the outbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+import redis
+from django.db import connection
+from rest_framework.test import APIClient
+
+from identity.celery import app as celery_app
+from notifications.models import MessageStatus, OutboundMessage
+from tests.conftest import require_service
+from tests.support.mail_backends import SENT_LIST
+from tests.support.services import CeleryWorker, RedisServer, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+
+@pytest.fixture
+def services_ready(redis_url):
+    require_service(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL): a worker process must share the database")
+    binary = shutil.which("redis-server")
+    require_service(bool(binary), "needs redis-server to run a private broker")
+    return binary
+
+
+@pytest.fixture
+def broker(services_ready, tmp_path):
+    server = RedisServer(services_ready, tmp_path)
+    server.start()
+    celery_app.conf.update(broker_url=server.url, task_always_eager=False)
+    celery_app.close()
+    yield server
+    celery_app.conf.update(broker_url="memory://", task_always_eager=True)
+    celery_app.close()
+    server.stop()
+
+
+@pytest.fixture
+def mail_log(redis_url):
+    """Where the worker's test backend records each send (the suite's own Redis, not the broker)."""
+    client = redis.Redis.from_url(redis_url)
+    key = f"{SENT_LIST}:{uuid.uuid4()}"
+    yield client, key
+    client.delete(key)
+
+
+@pytest.fixture
+def start_worker(broker, mail_log, tmp_path, settings):
+    workers = []
+
+    def start(backend: str, **extra_env: str) -> CeleryWorker:
+        db = connection.settings_dict
+        env = {
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": broker.url,
+            "EMAIL_BACKEND": f"tests.support.mail_backends.{backend}",
+            "TEST_MAIL_REDIS_URL": os.environ["REDIS_URL"],
+            "TEST_MAIL_LIST": mail_log[1],
+            "OUTBOX_RELAY_SECONDS": "1",
+            "OUTBOX_BACKOFF_BASE_SECONDS": "0.1",
+            "OUTBOX_BACKOFF_MAX_SECONDS": "0.5",
+            "OUTBOX_MAX_ATTEMPTS": "40",
+            **extra_env,
+        }
+        worker = CeleryWorker(env=env, workdir=tmp_path)
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def api(admin_user):
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    return client
+
+
+def invite_many(api, project, count: int, prefix: str) -> list[str]:
+    emails = [f"{prefix}{n}@example.test" for n in range(count)]
+    for email in emails:
+        response = api.post(f"/api/v1/projects/{project.pk}/invites/", {"email": email}, format="json")
+        assert response.status_code == 201, response.content
+    return emails
+
+
+def await_sends(mail_log, count: int, timeout: float = 90) -> list[str]:
+    """Block until `count` sends were recorded by the worker; return the recorded message ids."""
+    client, key = mail_log
+    ids = []
+    for _ in range(count):
+        item = client.blpop([key], timeout=timeout)
+        assert item is not None, f"only {len(ids)} of {count} emails were sent"
+        ids.append(item[1].decode())
+    return ids
+
+
+def all_sent(emails) -> bool:
+    return OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.SENT).count() == len(emails)
+
+
+def test_200_invites_are_sent_exactly_once(api, project, start_worker, mail_log):
+    start_worker("RecordingBackend")
+    emails = invite_many(api, project, 200, "bulk")
+    ids = await_sends(mail_log, 200)
+    assert len(set(ids)) == 200
+    wait_for(lambda: all_sent(emails), timeout=30, what="200 messages marked sent")
+    # once every row is `sent`, nothing can claim it again: the count is final
+    assert mail_log[0].llen(mail_log[1]) == 0
+    assert set(OutboundMessage.objects.filter(to_email__in=emails).values_list("attempts", flat=True)) == {1}
+
+
+def test_redis_down_while_inviting_then_everything_sent_once(api, project, broker, start_worker, mail_log):
+    start_worker("RecordingBackend")
+    broker.stop()
+    emails = invite_many(api, project, 50, "down")  # every request succeeds without the broker
+    assert OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.QUEUED).count() == 50
+    broker.start()  # same port: the worker and its beat reconnect, the relay publishes the backlog
+    ids = await_sends(mail_log, 50)
+    assert len(set(ids)) == 50
+    wait_for(lambda: all_sent(emails), timeout=30, what="50 messages marked sent")
+    assert mail_log[0].llen(mail_log[1]) == 0
+
+
+def test_transient_failures_are_retried_until_sent(api, project, start_worker, mail_log):
+    start_worker("FlakyBackend", TEST_MAIL_FAILURE_RATE="0.3")
+    emails = invite_many(api, project, 60, "flaky")
+    ids = await_sends(mail_log, 60)
+    assert len(set(ids)) == 60
+    wait_for(lambda: all_sent(emails), timeout=30, what="60 messages marked sent")
+    attempts = list(OutboundMessage.objects.filter(to_email__in=emails).values_list("attempts", flat=True))
+    assert max(attempts) > 1  # some needed retries (0.7**60 chance otherwise)
+    assert mail_log[0].llen(mail_log[1]) == 0
+
+
+def test_permanent_failure_is_dead_and_visible(api, project, start_worker, admin_client):
+    start_worker("RejectingBackend")
+    [email] = invite_many(api, project, 1, "rejected")
+    wait_for(
+        lambda: OutboundMessage.objects.filter(to_email=email, status=MessageStatus.DEAD).exists(),
+        timeout=60,
+        what="the message to be dead",
+    )
+    message = OutboundMessage.objects.get(to_email=email)
+    assert message.attempts == 1 and "User unknown" in message.last_error
+    page = admin_client.get(f"/portal/{project.slug}/outbox/?status=dead").content.decode()
+    assert email in page and "Dead" in page

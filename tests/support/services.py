@@ -1,0 +1,99 @@
+"""Real service processes for integration tests: a Redis server we can stop, a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll a condition until it holds (event-driven waits are preferred; this is for DB state)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class RedisServer:
+    """A private redis-server on a fixed port that a test can stop and start again."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir), "--daemonize", "no"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for line in self.process.stdout:
+            if "Ready to accept connections" in line:
+                break
+        else:
+            raise RuntimeError("redis-server did not start")
+        assert redis.Redis.from_url(self.url).ping()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.process and self.process.stdout:
+            self.process.stdout.close()
+        self.process = None
+
+
+class CeleryWorker:
+    """`celery -A identity worker -B` in a subprocess against the test database."""
+
+    def __init__(self, *, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / "worker.log"
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env}
+        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "identity", "worker", "-B", "-s", str(self.workdir / "beat-schedule"),
+             "--pool", "prefork", "--concurrency", "2", "--without-gossip", "--without-mingle", "-l", "INFO"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: " ready." in self.log.read_text() or self.process.poll() is not None, timeout=60, what="worker ready")
+        if self.process.poll() is not None:
+            raise RuntimeError("worker exited:\n" + self.log.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
