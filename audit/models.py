@@ -30,6 +30,13 @@ class AuditAction(models.TextChoices):
     BULK_INVITE_STARTED = "bulk_invite.started", "Bulk invite started"
     PASSWORD_RESET_REQUESTED = "user.password_reset_requested", "Password reset requested"
     MESSAGE_RESENT = "message.resent", "Email resent"
+    CLIENT_CREATED = "client.created", "Client created"
+    CLIENT_UPDATED = "client.updated", "Client updated"
+    CLIENT_SECRET_ROTATED = "client.secret_rotated", "Client secret rotated"
+    CLIENT_DISABLED = "client.disabled", "Client disabled"
+    CLIENT_ENABLED = "client.enabled", "Client enabled"
+    CLIENT_DELETED = "client.deleted", "Client deleted"
+    CONSENT_REVOKED = "consent.revoked", "Connected app removed"
 
 
 class AuditOutcome(models.TextChoices):

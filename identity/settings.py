@@ -26,6 +26,8 @@ DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 APP_BASE_URL = env_str("APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ISSUER_URL = env_str("ISSUER_URL", APP_BASE_URL).rstrip("/")
+OIDC_SIGNING_KEY = env_str("OIDC_SIGNING_KEY").replace("\\n", "\n")  # RS256 PEM; else keys live in the DB
+CLIENT_SECRET_PEPPER = env_str("CLIENT_SECRET_PEPPER")  # defaults to SECRET_KEY (oauth/hashers.py)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_BASE_URL])
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -128,6 +130,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "notifications.tasks.relay_outbox", "schedule": env_int("OUTBOX_RELAY_SECONDS", 30)},
+    "clear-expired-tokens": {"task": "oauth.tasks.clear_expired_tokens", "schedule": 3600},
 }
 
 # --- Auth ----------------------------------------------------------------------
@@ -139,6 +142,8 @@ AUTHENTICATION_BACKENDS = [
 # minimum (m=19 MiB, t=2, p=1); tests/accounts/test_settings.py keeps it that way.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Only for OAuth client secrets (high-entropy, see oauth/hashers.py); never chosen for passwords.
+    "oauth.hashers.KeyedSHA256SecretHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -256,17 +261,42 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth.Grant"
 OAUTH2_PROVIDER = {
     "APPLICATION_ADMIN_CLASS": "oauth.admin.ClientAdmin",
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validators.Validator",
+    "OIDC_SERVER_CLASS": "oauth.server.Server",
+    "OAUTH2_SERVER_CLASS": "oauth.server.Server",
+    "SCOPES_BACKEND_CLASS": "oauth.scopes.Scopes",
+    "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "CLIENT_SECRET_HASHER": "keyed_sha256",
+    "OIDC_ENABLED": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Two refreshes of one token racing from the same client: the loser may still succeed
+    # within this window (DOT >= 3.4.1 honours it only for the token just superseded).
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": env_int("REFRESH_TOKEN_GRACE_SECONDS", 5),
     "PKCE_REQUIRED": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
-    "SCOPES": {"openid": "Sign you in", "profile": "See your name", "email": "See your email address"},
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],  # http only for loopback: oauth/services.py
+    "ALLOW_URI_WILDCARDS": False,
+    "SCOPES": {},
     "DEFAULT_SCOPES": ["openid"],
-    # Bearer tokens only in the Authorization header (RFC 9700 §4.3.2).
-    "ALLOWED_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
 # --- Static files, i18n, logging ------------------------------------------------

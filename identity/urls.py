@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views_public import SetPasswordView
 from identity import health
+from oauth import views as oauth_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
@@ -21,5 +22,9 @@ urlpatterns = [
     path("api/v1/", include("identity.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("o/", include("oauth.urls")),
+    path(".well-known/openid-configuration", oauth_views.openid_configuration, name="openid-configuration"),
+    path(".well-known/oauth-authorization-server", oauth_views.authorization_server_metadata, name="oauth-metadata"),
+    path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
     path("admin/", admin.site.urls),
 ]

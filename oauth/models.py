@@ -10,6 +10,8 @@ let a replayed authorization code revoke what it produced.
 from __future__ import annotations
 
 from django.db import models
+
+from identity.crypto import EncryptedTextField
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,
@@ -51,12 +53,33 @@ class Client(AbstractApplication):
     retiring_secret_expires_at = models.DateTimeField(null=True, blank=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
 
+    ALGORITHM_CHOICES = (("", "No OIDC support"), ("RS256", "RS256"), ("ES256", "ES256"))
+    algorithm = models.CharField(max_length=5, choices=ALGORITHM_CHOICES, default="RS256", blank=True)
+
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name or self.client_id
+
+    def is_usable(self, request) -> bool:
+        """DOT's hook, asked at issuance and at every bearer check: disabled clients stop at once."""
+        return self.is_active
+
+    @property
+    def jwk_key(self):
+        """The key DOT signs this client's ID tokens with: our active key of the client's algorithm."""
+        from oauth.keys import signing_key_active
+
+        return signing_key_active(self.algorithm or "RS256").jwk
+
+    def allows_grant_type(self, *grant_types) -> bool:
+        return bool(set(self.allowed_grant_types) & {g.replace("-", "_") for g in grant_types})
+
+    @property
+    def allowed_scope_set(self) -> set[str]:
+        return set(self.allowed_scopes.split())
 
 
 class Grant(AbstractGrant):
@@ -86,3 +109,51 @@ class IDToken(AbstractIDToken):
 
     class Meta(AbstractIDToken.Meta):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
+
+
+def _key_material() -> list[str]:
+    from django.conf import settings
+
+    return [getattr(settings, "OIDC_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+class SigningKeyStatus(models.TextChoices):
+    NEXT = "next", "Published, not yet signing"
+    ACTIVE = "active", "Signing"
+    RETIRING = "retiring", "Verifying only (until its tokens expire)"
+    RETIRED = "retired", "Retired"
+
+
+class SigningKey(models.Model):
+    """A key that signs ID tokens and JWT access tokens. Private halves are encrypted at rest."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8, choices=[("RS256", "RS256"), ("ES256", "ES256")])
+    private_pem = EncryptedTextField(purpose="oidc-signing-key", keys=_key_material)
+    status = models.CharField(max_length=16, choices=SigningKeyStatus.choices, default=SigningKeyStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retiring_at = models.DateTimeField(null=True, blank=True)
+    # After this moment no token signed by the key can still be valid; it leaves the JWKS.
+    retire_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.kid} ({self.status})"
+
+
+class Consent(models.Model):
+    """A user's remembered approval of a client for a set of scopes."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="oauth_consents")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.TextField()
+    granted_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="consent_user_client_unique")]
+
+    def covers(self, scopes: list[str]) -> bool:
+        return set(scopes) <= set(self.scopes.split())

@@ -1,0 +1,337 @@
+"""REST API v1 for projects, memberships and access policies.
+
+Thin: each API parses its input, calls `accounts.services` / `accounts.selectors`
+and renders the result. Errors (ApplicationError, Http404, PermissionDenied,
+validation) are rendered in the one envelope by `identity.api.exception_handler`.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import api_helpers, selectors, services
+from accounts.api_serializers import (
+    AccessPolicyOutputSerializer,
+    AccessPolicyRuleSerializer,
+    MembershipOutputSerializer,
+    ProjectOutputSerializer,
+    error_responses,
+)
+from accounts.models import Role
+from audit.context import Actor
+from identity.api import Pagination
+from identity.errors import ApplicationError
+
+# --- Plumbing shared by the APIs below ------------------------------------------------------------
+
+
+def _dotted_fields(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF error detail → `{"rules.0.interactions": [...]}`, the keys the services use too."""
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            fields.update(_dotted_fields(value, f"{prefix}{key}."))
+        return fields
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        fields = {}
+        for index, item in enumerate(detail):
+            fields.update(_dotted_fields(item, f"{prefix}{index}."))
+        return fields
+    messages = detail if isinstance(detail, list) else [detail]
+    return (
+        {prefix.rstrip(".") or "non_field_errors": [str(message) for message in messages]} if messages else {}
+    )
+
+
+def parse_input(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
+    """Validate `data`; a 400 `validation_failed` with dotted `fields` when it is not valid."""
+    serializer = serializer_class(data=data, partial=partial)
+    if not serializer.is_valid():
+        raise ApplicationError("The input is not valid.", fields=_dotted_fields(serializer.errors))
+    return dict(serializer.validated_data)
+
+
+def paginated_response(view: APIView, queryset, serializer_class: type[serializers.Serializer]) -> Response:
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ProjectAdminApi(APIView):
+    # Base of the project-scoped APIs: `self.project` for an active owner/admin of `project_id`.
+    # Not a member (or another tenant, or a bearer token of another project's client): 404.
+    # A member without an admin role: 403 `permission_denied`.
+    # (Comments, not a docstring: drf-spectacular would copy a docstring into every operation.)
+
+    project = None
+    my_membership = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and permissions first (401 before 404)
+        self.project, self.my_membership = api_helpers.project_get_for_admin_caller(
+            user=request.user,
+            project_id=kwargs["project_id"],
+            only_project_id=api_helpers.token_project_id(request),
+        )
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+
+# --- Projects -------------------------------------------------------------------------------------
+
+
+class ProjectListApi(APIView):
+    pagination_class = Pagination
+    OutputSerializer = ProjectOutputSerializer
+
+    @extend_schema(
+        tags=["projects"],
+        operation_id="projects_list",
+        summary="Projects you are an active member of",
+        responses={200: OutputSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        projects = api_helpers.project_list_for_caller(
+            user=request.user, only_project_id=api_helpers.token_project_id(request)
+        )
+        return paginated_response(self, projects, self.OutputSerializer)
+
+
+class ProjectDetailApi(APIView):
+    OutputSerializer = ProjectOutputSerializer
+
+    @extend_schema(
+        tags=["projects"],
+        operation_id="projects_retrieve",
+        summary="One of your projects",
+        responses={200: OutputSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, project_id) -> Response:
+        project = api_helpers.project_get_for_caller(
+            user=request.user, project_id=project_id, only_project_id=api_helpers.token_project_id(request)
+        )
+        return Response(self.OutputSerializer(project).data)
+
+
+# --- Memberships ----------------------------------------------------------------------------------
+
+
+class MembershipListApi(ProjectAdminApi):
+    pagination_class = Pagination
+    OutputSerializer = MembershipOutputSerializer
+
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(
+            required=False, allow_blank=True, default="", help_text="Search name, email and external ID."
+        )
+        role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True, default="")
+        status = serializers.ChoiceField(
+            choices=["active", "inactive"], required=False, allow_blank=True, default=""
+        )
+        sort = serializers.ChoiceField(
+            choices=list(selectors.MEMBERSHIP_SORTS), required=False, allow_blank=True, default="-created"
+        )
+
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_list",
+        summary="Members of a project, searched, filtered and sorted",
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer(many=True), **error_responses(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, project_id) -> Response:
+        filters = parse_input(self.FilterSerializer, request.query_params)
+        memberships = selectors.membership_list(
+            project=self.project,
+            query=filters["q"],
+            role=filters["role"],
+            status=filters["status"],
+            sort=filters["sort"],
+        )
+        return paginated_response(self, memberships, self.OutputSerializer)
+
+
+class MembershipDetailApi(ProjectAdminApi):
+    OutputSerializer = MembershipOutputSerializer
+
+    @extend_schema_serializer(component_name="MembershipUpdate")
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices, required=False)
+        access_policy = serializers.UUIDField(
+            required=False, allow_null=True, help_text="An access policy of this project, or null for none."
+        )
+        access_parameters = serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            required=False,
+            help_text="Values for the `%name` placeholders of the policy's rules.",
+        )
+        external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
+        profile = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=100,
+            help_text="A FHIR reference such as Practitioner/123.",
+        )
+
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_retrieve",
+        responses={200: OutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        return Response(self.OutputSerializer(membership).data)
+
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_partial_update",
+        summary="Change role, access policy, parameters, external ID or profile",
+        description="Only the fields sent change. Only owners grant or remove the owner role (403); "
+        "the last active owner cannot be demoted (409 `last_owner`).",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        changes = parse_input(self.InputSerializer, request.data, partial=True)
+        if "access_policy" in changes:
+            changes["access_policy"] = api_helpers.access_policy_from_input(
+                project=self.project, policy_id=changes["access_policy"]
+            )
+        membership = services.membership_update(membership=membership, actor=self.actor, **changes)
+        return Response(self.OutputSerializer(membership).data)
+
+
+class MembershipDeactivateApi(ProjectAdminApi):
+    OutputSerializer = MembershipOutputSerializer
+
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_deactivate",
+        summary="Cut a member's access to the project",
+        description="The last active owner cannot be deactivated (409 `last_owner`).",
+        request=None,
+        responses={200: OutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = services.membership_deactivate(membership=membership, actor=self.actor)
+        return Response(self.OutputSerializer(membership).data)
+
+
+class MembershipReactivateApi(ProjectAdminApi):
+    OutputSerializer = MembershipOutputSerializer
+
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_reactivate",
+        summary="Give a deactivated member access again",
+        request=None,
+        responses={200: OutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = services.membership_reactivate(membership=membership, actor=self.actor)
+        return Response(self.OutputSerializer(membership).data)
+
+
+# --- Access policies ------------------------------------------------------------------------------
+
+
+class AccessPolicyListApi(ProjectAdminApi):
+    pagination_class = Pagination
+    OutputSerializer = AccessPolicyOutputSerializer
+
+    @extend_schema_serializer(component_name="AccessPolicyCreate")
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        rules = AccessPolicyRuleSerializer(many=True, required=False, default=list)
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_list",
+        parameters=[OpenApiParameter("q", str, description="Search by name.")],
+        responses={200: OutputSerializer(many=True), **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, project_id) -> Response:
+        policies = selectors.access_policy_list(project=self.project, query=request.query_params.get("q", ""))
+        return paginated_response(self, policies, self.OutputSerializer)
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_create",
+        description="Invalid rules are reported together, keyed `rules.<index>.<field>`; "
+        "a name already used in the project is 409 `conflict`.",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, project_id) -> Response:
+        data = parse_input(self.InputSerializer, request.data)
+        policy = services.access_policy_create(project=self.project, actor=self.actor, **data)
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy.pk)
+        return Response(self.OutputSerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class AccessPolicyDetailApi(ProjectAdminApi):
+    OutputSerializer = AccessPolicyOutputSerializer
+
+    @extend_schema_serializer(component_name="AccessPolicyUpdate")
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        rules = AccessPolicyRuleSerializer(many=True, help_text="Replaces all the policy's rules.")
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_retrieve",
+        responses={200: OutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, project_id, policy_id) -> Response:
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
+        return Response(self.OutputSerializer(policy).data)
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_update",
+        summary="Replace a policy (name, description and all rules)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def put(self, request: Request, project_id, policy_id) -> Response:
+        return self._update(policy_id, partial=False)
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_partial_update",
+        summary="Change a policy; `rules`, when sent, replace all rules",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, project_id, policy_id) -> Response:
+        return self._update(policy_id, partial=True)
+
+    def _update(self, policy_id, *, partial: bool) -> Response:
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
+        changes = parse_input(self.InputSerializer, self.request.data, partial=partial)
+        services.access_policy_update(policy=policy, actor=self.actor, **changes)
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy.pk)
+        return Response(self.OutputSerializer(policy).data)
+
+    @extend_schema(
+        tags=["access-policies"],
+        operation_id="access_policies_destroy",
+        description="A policy still used by members, clients or as the project default is refused "
+        "(409 `policy_in_use`).",
+        responses={204: None, **error_responses(401, 403, 404, 409)},
+    )
+    def delete(self, request: Request, project_id, policy_id) -> Response:
+        policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
+        services.access_policy_delete(policy=policy, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,69 @@
+"""Small read helpers the REST API needs on top of `accounts.selectors`.
+
+Kept apart from the selectors because they deal with API concerns: the
+caller's own role next to each project, bearer tokens bound to the project of
+the OAuth client that obtained them, and ids sent in request bodies.
+"""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404
+from rest_framework.request import Request
+
+from accounts import selectors
+from accounts.models import AccessPolicy, Membership, Project, User
+from identity.errors import ApplicationError
+
+
+def token_project_id(request: Request):
+    """The project of the OAuth client whose bearer token authenticated `request`, else None.
+
+    A token obtained through one project's client only opens that project: an
+    application registered in project B must not administer project A just
+    because its user happens to be an admin there too. Session requests are not
+    bound (None).
+    """
+    application = getattr(request.auth, "application", None)
+    return getattr(application, "project_id", None)
+
+
+def project_list_for_caller(*, user: User, only_project_id=None) -> QuerySet[Project]:
+    """Projects where `user` is an active member, each annotated with `my_role`."""
+    my_role = Membership.objects.filter(project=OuterRef("pk"), user=user, is_active=True).values("role")[:1]
+    projects = selectors.project_list_for_user(user=user).annotate(my_role=Subquery(my_role))
+    if only_project_id is not None:
+        projects = projects.filter(pk=only_project_id)
+    return projects
+
+
+def project_get_for_caller(*, user: User, project_id, only_project_id=None) -> Project:
+    """One of `project_list_for_caller`; anything else (other tenants included) is a 404."""
+    project = (
+        project_list_for_caller(user=user, only_project_id=only_project_id).filter(pk=project_id).first()
+    )
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def project_get_for_admin_caller(
+    *, user: User, project_id, only_project_id=None
+) -> tuple[Project, Membership]:
+    """`selectors.project_get_for_admin`, refusing (404) projects a bound token does not open."""
+    if only_project_id is not None and str(only_project_id) != str(project_id):
+        raise Http404("No such project.")
+    return selectors.project_get_for_admin(user=user, project_id=project_id)
+
+
+def access_policy_from_input(*, project: Project, policy_id) -> AccessPolicy | None:
+    """Resolve an `access_policy` id from a request body: None clears it; another project's id is a 400."""
+    if policy_id is None:
+        return None
+    try:
+        return selectors.access_policy_get(project=project, policy_id=policy_id)
+    except Http404 as exc:
+        raise ApplicationError(
+            "That access policy does not exist in this project.",
+            fields={"access_policy": ["Choose a policy of this project."]},
+        ) from exc

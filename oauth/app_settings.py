@@ -1,0 +1,50 @@
+"""Settings of the OAuth provider, read lazily with safe defaults."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+class AppSettings:
+    def _setting(self, name: str, default):
+        return getattr(settings, f"OAUTH_{name}", default)
+
+    @property
+    def ISSUER(self) -> str:  # noqa: N802
+        return str(getattr(settings, "ISSUER_URL", "") or settings.APP_BASE_URL).rstrip("/")
+
+    @property
+    def ACCESS_TOKEN_LIFETIME(self) -> int:  # noqa: N802
+        return int(self._setting("ACCESS_TOKEN_LIFETIME", 3600))
+
+    @property
+    def REFRESH_TOKEN_LIFETIME(self) -> int:  # noqa: N802
+        """Absolute lifetime of a refresh-token family (seconds)."""
+        return int(self._setting("REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600))
+
+    @property
+    def REFRESH_TOKEN_IDLE_LIFETIME(self) -> int:  # noqa: N802
+        """A refresh token unused this long expires (seconds)."""
+        return int(self._setting("REFRESH_TOKEN_IDLE_LIFETIME", 14 * 24 * 3600))
+
+    @property
+    def SECRET_ROTATION_GRACE(self) -> int:  # noqa: N802
+        """How long a rotated-out client secret keeps working (seconds)."""
+        return int(self._setting("SECRET_ROTATION_GRACE", 24 * 3600))
+
+    @property
+    def KEY_CACHE_SECONDS(self) -> int:  # noqa: N802
+        """How long a process trusts its parsed signing keys before re-reading the key table."""
+        return int(self._setting("KEY_CACHE_SECONDS", 60))
+
+    @property
+    def CLIENT_CACHE_SECONDS(self) -> int:  # noqa: N802
+        return int(self._setting("CLIENT_CACHE_SECONDS", 5))
+
+    @property
+    def SIGNING_KEY_PEM(self) -> str:  # noqa: N802
+        """An RS256 private key (PEM) from the environment; otherwise keys live in the database."""
+        return str(getattr(settings, "OIDC_SIGNING_KEY", "") or "")
+
+
+app_settings = AppSettings()

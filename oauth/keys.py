@@ -1,0 +1,149 @@
+"""Signing keys: the active key per algorithm signs, retiring keys still verify (JWKS).
+
+Rotation (``manage.py rotate_signing_key``) publishes a new key first, then makes it
+active and keeps the previous one in the JWKS until every token it signed has expired.
+Parsed keys are cached per process for OAUTH_KEY_CACHE_SECONDS, so a rotation is
+picked up by every worker within that time without parsing PEMs per request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.db import transaction
+from jwcrypto import jwk
+
+from identity.clock import clock
+from oauth.app_settings import app_settings
+from oauth.models import SigningKey, SigningKeyStatus
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    algorithm: str
+    status: str
+    jwk: jwk.JWK
+
+
+_cache: dict = {"at": 0.0, "keys": None}
+_lock = threading.Lock()
+
+
+def _generate_pem(algorithm: str) -> str:
+    if algorithm == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    else:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _load(pem: str, kid: str | None, algorithm: str, status: str) -> LoadedKey:
+    key = jwk.JWK.from_pem(pem.encode())
+    kid = kid or key.thumbprint()
+    key.update(kid=kid, alg=algorithm, use="sig")
+    return LoadedKey(kid=kid, algorithm=algorithm, status=status, jwk=key)
+
+
+def signing_key_create(*, algorithm: str, status: str = SigningKeyStatus.ACTIVE) -> SigningKey:
+    pem = _generate_pem(algorithm)
+    kid = jwk.JWK.from_pem(pem.encode()).thumbprint()
+    now = clock.now()
+    return SigningKey.objects.create(
+        kid=kid, algorithm=algorithm, private_pem=pem, status=status,
+        activated_at=now if status == SigningKeyStatus.ACTIVE else None,
+    )
+
+
+def _load_all() -> list[LoadedKey]:
+    now = clock.now()
+    keys: list[LoadedKey] = []
+    if app_settings.SIGNING_KEY_PEM:
+        keys.append(_load(app_settings.SIGNING_KEY_PEM, None, "RS256", SigningKeyStatus.ACTIVE))
+    rows = SigningKey.objects.exclude(status=SigningKeyStatus.RETIRED)
+    for row in rows:
+        if row.status == SigningKeyStatus.RETIRING and row.retire_after and row.retire_after <= now:
+            continue
+        if app_settings.SIGNING_KEY_PEM and row.algorithm == "RS256" and row.status == SigningKeyStatus.ACTIVE:
+            continue  # the environment's key wins for RS256
+        keys.append(_load(row.private_pem, row.kid, row.algorithm, row.status))
+    return keys
+
+
+def _ensure_keys() -> None:
+    """First start: create one active key per algorithm (the environment may provide RS256)."""
+    with transaction.atomic():
+        for algorithm in ("RS256", "ES256"):
+            if algorithm == "RS256" and app_settings.SIGNING_KEY_PEM:
+                continue
+            if not SigningKey.objects.select_for_update().filter(algorithm=algorithm, status=SigningKeyStatus.ACTIVE).exists():
+                signing_key_create(algorithm=algorithm)
+
+
+def loaded_keys(*, refresh: bool = False) -> list[LoadedKey]:
+    with _lock:
+        fresh = time.monotonic() - _cache["at"] < app_settings.KEY_CACHE_SECONDS
+        if _cache["keys"] is not None and fresh and not refresh:
+            return _cache["keys"]
+        keys = _load_all()
+        if not any(k.status == SigningKeyStatus.ACTIVE and k.algorithm == "RS256" for k in keys) or not any(
+            k.status == SigningKeyStatus.ACTIVE and k.algorithm == "ES256" for k in keys
+        ):
+            _ensure_keys()
+            keys = _load_all()
+        _cache.update(at=time.monotonic(), keys=keys)
+        return keys
+
+
+def signing_key_active(algorithm: str = "RS256") -> LoadedKey:
+    for key in loaded_keys():
+        if key.algorithm == algorithm and key.status == SigningKeyStatus.ACTIVE:
+            return key
+    raise LookupError(f"No active {algorithm} signing key")
+
+
+def verification_key(kid: str) -> LoadedKey | None:
+    for key in loaded_keys():
+        if key.kid == kid:
+            return key
+    return None
+
+
+def jwks() -> dict:
+    """Public halves of every key that signs or may still verify a live token."""
+    return {"keys": [key.jwk.export_public(as_dict=True) for key in loaded_keys()]}
+
+
+@transaction.atomic
+def signing_key_rotate(*, algorithm: str = "RS256", publish_only: bool = False) -> SigningKey:
+    """Rotate one algorithm's key.
+
+    Step 1 (`publish_only`): a new key is created as `next`: published in the JWKS so
+    relying parties cache it, not signing yet. Step 2 (default): the newest `next` key
+    (or a fresh one) becomes active; the previous active key becomes `retiring` and stays
+    published until its longest-lived token has expired, then leaves the JWKS.
+    """
+    if publish_only:
+        key = signing_key_create(algorithm=algorithm, status=SigningKeyStatus.NEXT)
+    else:
+        key = (
+            SigningKey.objects.select_for_update().filter(algorithm=algorithm, status=SigningKeyStatus.NEXT).first()
+            or signing_key_create(algorithm=algorithm, status=SigningKeyStatus.NEXT)
+        )
+        now = clock.now()
+        longest = max(app_settings.ACCESS_TOKEN_LIFETIME, 36000)
+        SigningKey.objects.filter(algorithm=algorithm, status=SigningKeyStatus.ACTIVE).update(
+            status=SigningKeyStatus.RETIRING, retiring_at=now, retire_after=now + timedelta(seconds=longest)
+        )
+        key.status = SigningKeyStatus.ACTIVE
+        key.activated_at = now
+        key.save(update_fields=["status", "activated_at"])
+    transaction.on_commit(lambda: loaded_keys(refresh=True))
+    return key

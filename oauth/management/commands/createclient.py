@@ -1,0 +1,54 @@
+"""Register an OAuth client from the command line; prints its credentials as JSON once."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Project
+from audit.context import Actor
+from identity.errors import ApplicationError
+from oauth.models import Client, GrantType
+from oauth.services import ClientInput, client_create
+
+
+class Command(BaseCommand):
+    help = "Create an OAuth client in a project and print its client_id (and secret, once)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--project", required=True, help="project slug")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--grant", action="append", required=True, choices=[GrantType.AUTHORIZATION_CODE, GrantType.CLIENT_CREDENTIALS, GrantType.REFRESH_TOKEN])
+        parser.add_argument("--redirect-uri", action="append", default=[])
+        parser.add_argument("--public", action="store_true")
+        parser.add_argument("--scope", default="openid")
+        parser.add_argument("--role", choices=["admin", "member"], default="")
+        parser.add_argument("--skip-consent", action="store_true")
+        parser.add_argument("--json", action="store_true", help="print only the JSON credentials")
+
+    def handle(self, *args, **opts) -> None:
+        try:
+            project = Project.objects.get(slug=opts["project"])
+        except Project.DoesNotExist as exc:
+            raise CommandError(f"No project with slug {opts['project']!r}.") from exc
+        data = ClientInput(
+            name=opts["name"],
+            client_type=Client.CLIENT_PUBLIC if opts["public"] else Client.CLIENT_CONFIDENTIAL,
+            grant_types=opts["grant"],
+            redirect_uris=opts["redirect_uri"],
+            scopes=opts["scope"].split(),
+            role=opts["role"],
+            skip_consent=opts["skip_consent"],
+        )
+        try:
+            issued = client_create(project=project, actor=Actor.system(), data=data)
+        except ApplicationError as error:
+            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+            raise CommandError(f"{error.message} {details}".strip()) from error
+        credentials = {"client_id": issued.client.client_id}
+        if issued.client_secret:
+            credentials["client_secret"] = issued.client_secret
+        if not opts["json"]:
+            self.stderr.write(f"Created client {issued.client.name!r} in {project.name}. The secret is shown only now.")
+        self.stdout.write(json.dumps(credentials))

@@ -1,0 +1,45 @@
+"""The oauthlib server DOT drives (OIDC_SERVER_CLASS): only the grants we offer.
+
+No implicit and no password grant (RFC 9700 §2.1.2, §2.4): they are not just
+refused by policy, they do not exist here, so `response_type=token` answers
+`unsupported_response_type` and `grant_type=password` `unsupported_grant_type`.
+"""
+
+from __future__ import annotations
+
+from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
+from oauthlib.oauth2.rfc6749.endpoints.authorization import AuthorizationEndpoint
+from oauthlib.oauth2.rfc6749.endpoints.token import TokenEndpoint
+from oauthlib.oauth2.rfc6749.tokens import BearerToken
+
+from oauth.tokens import expires_in
+
+
+class Server(OpenIDServer):
+    def __init__(self, request_validator, token_expires_in=None, token_generator=None, refresh_token_generator=None, **kwargs):
+        super().__init__(
+            request_validator,
+            token_expires_in=expires_in,
+            token_generator=token_generator,
+            refresh_token_generator=refresh_token_generator,
+            **kwargs,
+        )
+        # oauthlib's UserInfoEndpoint.__init__ replaces `self.bearer` with a default BearerToken;
+        # the endpoints below must use one with our JWT generator and per-client lifetimes.
+        self.bearer = BearerToken(request_validator, token_generator, expires_in, refresh_token_generator)
+        AuthorizationEndpoint.__init__(
+            self,
+            default_response_type="code",
+            response_types={"code": self.auth_grant_choice},
+            default_token_type=self.bearer,
+        )
+        TokenEndpoint.__init__(
+            self,
+            default_grant_type="authorization_code",
+            grant_types={
+                "authorization_code": self.token_grant_choice,
+                "client_credentials": self.credentials_grant,
+                "refresh_token": self.refresh_grant,
+            },
+            default_token_type=self.bearer,
+        )

@@ -1,0 +1,255 @@
+"""Client management, consent and token housekeeping (write operations of the oauth app)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from oauth2_provider.models import clear_expired
+
+from accounts.models import AccessPolicy, Project
+from audit.context import Actor
+from audit.models import AuditAction
+from audit.services import audit_record
+from identity.clock import clock
+from identity.errors import ApplicationError, ErrorCode
+from oauth.app_settings import app_settings
+from oauth.models import AccessToken, Client, ClientRole, Consent, GrantType, RefreshToken
+from oauth.scopes import OIDC_SCOPES
+
+SECRET_BYTES = 48  # 64 URL-safe characters, 384 bits
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def _hash_secret(secret: str) -> str:
+    return make_password(secret, hasher="keyed_sha256")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_redirect_uris(uris: list[str], *, client_type: str) -> list[str]:
+    """https only; plain http only for loopback redirect URIs of native (public) clients (RFC 8252 §7.3)."""
+    errors, clean = [], []
+    for uri in uris:
+        uri = uri.strip()
+        if not uri:
+            continue
+        parts = urlsplit(uri)
+        if parts.fragment or "#" in uri:
+            errors.append(f"{uri}: a redirect URI may not contain a fragment.")
+        elif parts.scheme == "https" and parts.hostname:
+            clean.append(uri)
+        elif parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+            if client_type != Client.CLIENT_PUBLIC:
+                errors.append(f"{uri}: http loopback URIs are for native (public) clients only.")
+            else:
+                clean.append(uri)
+        else:
+            errors.append(f"{uri}: use https (http only for loopback addresses of native apps).")
+    if errors:
+        raise ApplicationError("Some redirect URIs are not allowed.", fields={"redirect_uris": errors})
+    return clean
+
+
+@dataclass
+class ClientInput:
+    name: str
+    client_type: str = Client.CLIENT_CONFIDENTIAL
+    grant_types: list[str] = field(default_factory=lambda: [GrantType.AUTHORIZATION_CODE])
+    redirect_uris: list[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=lambda: ["openid"])
+    access_token_lifetime: int | None = None
+    refresh_token_lifetime: int | None = None
+    skip_consent: bool = False
+    role: str = ""
+    access_policy: AccessPolicy | None = None
+    description: str = ""
+    algorithm: str = "RS256"
+
+
+@dataclass(frozen=True)
+class IssuedClient:
+    client: Client
+    client_secret: str | None  # shown once; None for public clients
+
+
+def _validate(data: ClientInput, project: Project) -> dict:
+    errors: dict[str, list[str]] = {}
+    if not data.name.strip():
+        errors["name"] = ["This field is required."]
+    if data.client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
+        errors["client_type"] = ["Choose confidential or public."]
+    grants = list(dict.fromkeys(data.grant_types))
+    unknown = set(grants) - set(GrantType.values)
+    if unknown or not grants:
+        errors["grant_types"] = [f"Choose from {', '.join(GrantType.values)}."]
+    if GrantType.CLIENT_CREDENTIALS in grants and data.client_type == Client.CLIENT_PUBLIC:
+        errors["grant_types"] = ["A public client cannot use client credentials."]
+    if GrantType.REFRESH_TOKEN in grants and GrantType.AUTHORIZATION_CODE not in grants:
+        errors["grant_types"] = ["Refresh tokens come with the authorization code grant."]
+    unknown_scopes = set(data.scopes) - set(OIDC_SCOPES)
+    if unknown_scopes:
+        errors["scopes"] = [f"Unknown scope(s): {', '.join(sorted(unknown_scopes))}."]
+    if data.role not in ClientRole.values:
+        errors["role"] = ["Choose admin, member or none."]
+    if data.role and data.client_type != Client.CLIENT_CONFIDENTIAL:
+        errors["role"] = ["Only confidential clients can act on the portal API."]
+    if data.access_policy is not None and data.access_policy.project_id != project.pk:
+        errors["access_policy"] = ["Choose a policy of this project."]
+    for name, value in (("access_token_lifetime", data.access_token_lifetime), ("refresh_token_lifetime", data.refresh_token_lifetime)):
+        if value is not None and not (60 <= value <= 90 * 24 * 3600):
+            errors[name] = ["Between 60 seconds and 90 days."]
+    if data.access_token_lifetime and data.access_token_lifetime > 24 * 3600:
+        errors["access_token_lifetime"] = ["At most 24 hours (SMART recommends 1 hour)."]
+    redirect_uris: list[str] = []
+    if GrantType.AUTHORIZATION_CODE in grants:
+        try:
+            redirect_uris = validate_redirect_uris(data.redirect_uris, client_type=data.client_type)
+        except ApplicationError as error:
+            errors.update(error.fields)
+        else:
+            if not redirect_uris:
+                errors["redirect_uris"] = ["The authorization code grant needs at least one redirect URI."]
+    if errors:
+        raise ApplicationError("The client is not valid.", fields=errors)
+    if GrantType.AUTHORIZATION_CODE in grants and "offline_access" in data.scopes and GrantType.REFRESH_TOKEN not in grants:
+        grants.append(GrantType.REFRESH_TOKEN)
+    primary = "authorization-code" if GrantType.AUTHORIZATION_CODE in grants else "client-credentials"
+    return {"grants": grants, "redirect_uris": redirect_uris, "primary": primary}
+
+
+@transaction.atomic
+def client_create(*, project: Project, actor: Actor, data: ClientInput) -> IssuedClient:
+    """Register a client. A confidential client's secret is returned once and stored hashed."""
+    checked = _validate(data, project)
+    secret = _new_secret() if data.client_type == Client.CLIENT_CONFIDENTIAL else None
+    client = Client(
+        project=project,
+        name=data.name.strip(),
+        description=data.description,
+        client_type=data.client_type,
+        authorization_grant_type=checked["primary"],
+        allowed_grant_types=checked["grants"],
+        redirect_uris=" ".join(checked["redirect_uris"]),
+        allowed_scopes=" ".join(dict.fromkeys(data.scopes)),
+        access_token_lifetime=data.access_token_lifetime,
+        refresh_token_lifetime=data.refresh_token_lifetime,
+        skip_authorization=data.skip_consent,
+        role=data.role,
+        access_policy=data.access_policy,
+        algorithm=data.algorithm or "RS256",
+        hash_client_secret=True,
+        client_secret=_hash_secret(secret) if secret else "",
+        user=actor.user,
+    )
+    client.save()
+    audit_record(
+        action=AuditAction.CLIENT_CREATED, actor=actor, project=project, target=client,
+        details={"grants": checked["grants"], "type": data.client_type, "role": data.role},
+    )
+    return IssuedClient(client=client, client_secret=secret)
+
+
+@transaction.atomic
+def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
+    checked = _validate(data, client.project)
+    if data.client_type != client.client_type:
+        raise ApplicationError("A client's type cannot change; create a new client.", fields={"client_type": ["Cannot change."]})
+    client.name = data.name.strip()
+    client.description = data.description
+    client.allowed_grant_types = checked["grants"]
+    client.authorization_grant_type = checked["primary"]
+    client.redirect_uris = " ".join(checked["redirect_uris"])
+    client.allowed_scopes = " ".join(dict.fromkeys(data.scopes))
+    client.access_token_lifetime = data.access_token_lifetime
+    client.refresh_token_lifetime = data.refresh_token_lifetime
+    client.skip_authorization = data.skip_consent
+    client.role = data.role
+    client.access_policy = data.access_policy
+    client.save()
+    audit_record(action=AuditAction.CLIENT_UPDATED, actor=actor, project=client.project, target=client)
+    return client
+
+
+@transaction.atomic
+def client_rotate_secret(*, client: Client, actor: Actor, grace_seconds: int | None = None) -> str:
+    """A new secret (returned once); the previous one keeps working for the grace period."""
+    if client.client_type != Client.CLIENT_CONFIDENTIAL:
+        raise ApplicationError("Public clients have no secret.", code=ErrorCode.CONFLICT, status=409)
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    secret = _new_secret()
+    grace = app_settings.SECRET_ROTATION_GRACE if grace_seconds is None else grace_seconds
+    now = clock.now()
+    client.retiring_client_secret = client.client_secret if grace > 0 else ""
+    client.retiring_secret_expires_at = now + timedelta(seconds=grace) if grace > 0 else None
+    client.client_secret = _hash_secret(secret)
+    client.secret_rotated_at = now
+    client.save(update_fields=["client_secret", "retiring_client_secret", "retiring_secret_expires_at", "secret_rotated_at", "updated"])
+    audit_record(action=AuditAction.CLIENT_SECRET_ROTATED, actor=actor, project=client.project, target=client, details={"grace_seconds": grace})
+    return secret
+
+
+def _revoke_all_tokens(client: Client) -> None:
+    for family in RefreshToken.objects.filter(application=client, revoked__isnull=True).values_list("token_family", flat=True).distinct():
+        if family:
+            RefreshToken.revoke_family(family)
+    RefreshToken.objects.filter(application=client, revoked__isnull=True).update(revoked=clock.now())
+    AccessToken.objects.filter(application=client).delete()
+
+
+@transaction.atomic
+def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
+    """Disable (tokens stop working at once and are revoked) or re-enable a client."""
+    client.is_active = active
+    client.save(update_fields=["is_active", "updated"])
+    if not active:
+        _revoke_all_tokens(client)
+    audit_record(action=AuditAction.CLIENT_ENABLED if active else AuditAction.CLIENT_DISABLED, actor=actor, project=client.project, target=client)
+    return client
+
+
+@transaction.atomic
+def client_delete(*, client: Client, actor: Actor) -> None:
+    audit_record(action=AuditAction.CLIENT_DELETED, actor=actor, project=client.project, target=client)
+    _revoke_all_tokens(client)
+    client.delete()
+
+
+def consent_record(*, user, client: Client, scopes: list[str]) -> Consent:
+    consent, created = Consent.objects.get_or_create(user=user, client=client, defaults={"scopes": " ".join(scopes)})
+    if not created:
+        consent.scopes = " ".join(sorted(set(consent.scopes.split()) | set(scopes)))
+        consent.save(update_fields=["scopes", "granted_at"])
+    return consent
+
+
+@transaction.atomic
+def connected_app_revoke(*, user, client: Client) -> None:
+    """The user withdraws a client's access: consent forgotten, their tokens revoked."""
+    Consent.objects.filter(user=user, client=client).delete()
+    for family in RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).values_list("token_family", flat=True).distinct():
+        if family:
+            RefreshToken.revoke_family(family)
+    RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).update(revoked=clock.now())
+    AccessToken.objects.filter(user=user, application=client).delete()
+    audit_record(action=AuditAction.CONSENT_REVOKED, actor=Actor(user=user), project=client.project, target=client)
+
+
+def tokens_clear_expired() -> None:
+    """Delete expired tokens and grants in batches (DOT's clear_expired honours the batch settings)."""
+    clear_expired()

@@ -1,0 +1,229 @@
+"""Our policy at DOT's one seam for it (OAUTH2_VALIDATOR_CLASS).
+
+On top of DOT: per-client grant and scope allow-lists, a retiring client secret
+during rotation, refresh-token absolute + idle expiry, revocation of everything an
+authorization code produced when that code is replayed, tokens that stop working the
+moment a user, membership or client is deactivated, unverified accounts refused,
+RFC 9068 claims recorded, and RFC 7662 introspection with project and audience.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.db.models import Min
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from accounts.models import Membership
+from identity.clock import clock
+from oauth.app_settings import app_settings
+from oauth.models import AccessToken, Client, RefreshToken
+from oauth.scopes import OIDC_SCOPES
+
+OIDC_CLAIM_SCOPES = {
+    "profile": ["name", "given_name", "family_name"],
+    "email": ["email", "email_verified"],
+}
+
+
+def _checksum(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def user_may_use_client(user, client: Client) -> bool:
+    """Active user, active membership in the client's project, verified email (when there is one)."""
+    if user is None or not user.is_active:
+        return False
+    if not Membership.objects.filter(user=user, project_id=client.project_id, is_active=True).exists():
+        return False
+    if user.email and not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists():
+        return False
+    return True
+
+
+class Validator(OAuth2Validator):
+    # --- client authentication ------------------------------------------------
+    def _authenticate_basic_auth(self, request):
+        return super()._authenticate_basic_auth(request) or self._authenticate_with_retiring_secret(request)
+
+    def _authenticate_request_body(self, request):
+        return super()._authenticate_request_body(request) or self._authenticate_with_retiring_secret(request)
+
+    def _authenticate_with_retiring_secret(self, request) -> bool:
+        """During rotation the previous secret works until its grace period ends."""
+        client = getattr(request, "client", None)
+        if not isinstance(client, Client) or not client.retiring_client_secret:
+            return False
+        if not client.retiring_secret_expires_at or client.retiring_secret_expires_at <= clock.now():
+            return False
+        secret = getattr(request, "_presented_client_secret", None)
+        return bool(secret) and self._check_secret(secret, client.retiring_client_secret)
+
+    def _extract_basic_auth(self, request):
+        auth = super()._extract_basic_auth(request)
+        if auth:
+            import base64
+            from urllib.parse import unquote_plus
+
+            try:
+                client_id, secret = base64.b64decode(auth).decode().split(":", 1)
+                request._presented_client_secret = unquote_plus(secret)
+            except (ValueError, UnicodeDecodeError):
+                pass
+        elif getattr(request, "client_secret", None):
+            request._presented_client_secret = request.client_secret
+        return auth
+
+    # --- grants and scopes ------------------------------------------------------
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        return grant_type in (client.allowed_grant_types or [])
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
+        return response_type == "code" and "authorization_code" in (client.allowed_grant_types or [])
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        allowed = client.allowed_scope_set or set(OIDC_SCOPES)
+        return set(scopes) <= allowed and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs):
+        client = request.client or Client.objects.get(client_id=client_id)
+        if client.allowed_scopes:
+            return client.allowed_scopes.split()
+        return ["openid"]
+
+    # --- authorization codes -----------------------------------------------------
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
+        if not valid:
+            self._revoke_tokens_of_code(code, client)
+            return False
+        if not user_may_use_client(request.user, client):
+            return False
+        request.authorization_code_checksum = _checksum(code)
+        return True
+
+    def _revoke_tokens_of_code(self, code: str, client) -> None:
+        """A replayed code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): revoke all it produced."""
+        checksum = _checksum(code)
+        for refresh in RefreshToken.objects.filter(application=client, authorization_code_checksum=checksum):
+            if refresh.token_family:
+                RefreshToken.revoke_family(refresh.token_family)
+            else:
+                refresh.revoke()
+        AccessToken.objects.filter(application=client, authorization_code_checksum=checksum).delete()
+
+    # --- tokens -------------------------------------------------------------------
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        fields = {"jti": getattr(request, "access_token_jti", None)}
+        code_checksum = getattr(request, "authorization_code_checksum", "") or (
+            source_refresh_token.authorization_code_checksum if source_refresh_token is not None else ""
+        )
+        fields["authorization_code_checksum"] = code_checksum
+        AccessToken.objects.filter(pk=access_token.pk).update(**fields)
+        access_token.jti, access_token.authorization_code_checksum = fields["jti"], code_checksum
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        checksum = getattr(access_token, "authorization_code_checksum", "") or ""
+        if checksum:
+            RefreshToken.objects.filter(pk=refresh.pk).update(authorization_code_checksum=checksum)
+            refresh.authorization_code_checksum = checksum
+        return refresh
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        rt = request.refresh_token_instance
+        now = clock.now()
+        idle = client.refresh_token_idle_lifetime or app_settings.REFRESH_TOKEN_IDLE_LIFETIME
+        absolute = client.refresh_token_lifetime or app_settings.REFRESH_TOKEN_LIFETIME
+        if rt.revoked is None and rt.created + timedelta(seconds=idle) <= now:
+            return False
+        started = rt.created
+        if rt.token_family:
+            started = RefreshToken.objects.filter(token_family=rt.token_family).aggregate(m=Min("created"))["m"] or rt.created
+        if started + timedelta(seconds=absolute) <= now:
+            return False
+        return user_may_use_client(rt.user, client)
+
+    def validate_bearer_token(self, token, scopes, request):
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user = request.access_token.user
+        if user is not None and not user_may_use_client(user, request.access_token.application):
+            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is no longer valid."}
+            return False
+        return True
+
+    # --- OpenID Connect -------------------------------------------------------------
+    def get_oidc_issuer_endpoint(self, request):
+        return app_settings.ISSUER
+
+    def get_additional_claims(self, request):
+        return {
+            "given_name": lambda r: r.user.first_name,
+            "family_name": lambda r: r.user.last_name,
+            "name": lambda r: r.user.get_full_name(),
+            "email": lambda r: r.user.email or "",
+            "email_verified": lambda r: bool(
+                r.user.email and EmailAddress.objects.filter(user=r.user, email__iexact=r.user.email, verified=True).exists()
+            ),
+        }
+
+    def get_oidc_claims(self, token, token_handler, request):
+        claims = super().get_oidc_claims(token, token_handler, request)
+        claims["sid"] = getattr(request, "sid", None) or claims.get("sid")
+        return {k: v for k, v in claims.items() if v is not None}
+
+    # --- RFC 7662 introspection -------------------------------------------------
+    def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
+        """Claims of an active token, or None (→ `active: false`).
+
+        Unknown, expired, revoked tokens, tokens of deactivated users/memberships or
+        disabled clients, and tokens of *other projects* than the caller's are inactive.
+        """
+        checksum = _checksum(token)
+        caller = request.client
+        if token_type_hint != "refresh_token":
+            access = AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum).first()
+            if access is not None:
+                return self._access_token_claims(access, caller)
+        refresh = RefreshToken.objects.select_related("application", "user").filter(token_checksum=checksum, revoked__isnull=True).first()
+        if refresh is not None and refresh.application.project_id == caller.project_id and refresh.application.is_active:
+            if refresh.user is None or user_may_use_client(refresh.user, refresh.application):
+                return {
+                    "client_id": refresh.application.client_id,
+                    "token_type": "refresh_token",
+                    "sub": str(refresh.user_id) if refresh.user_id else None,
+                    "iss": app_settings.ISSUER,
+                    "project": str(refresh.application.project_id),
+                }
+        return None
+
+    def _access_token_claims(self, access, caller):
+        application = access.application
+        if application is None or application.project_id != caller.project_id or not application.is_active:
+            return None
+        if access.is_expired():
+            return None
+        if access.user is not None and not user_may_use_client(access.user, application):
+            return None
+        from oauth.tokens import subject_for
+
+        return {
+            "scope": access.scope,
+            "client_id": application.client_id,
+            "token_type": "Bearer",
+            "sub": subject_for(user=access.user, client=application),
+            "exp": int(access.expires.timestamp()),
+            "iat": int(access.created.timestamp()),
+            "iss": app_settings.ISSUER,
+            "aud": f"{app_settings.ISSUER}/api",
+            "jti": access.jti,
+            "project": str(application.project_id),
+        }

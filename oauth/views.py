@@ -1,0 +1,241 @@
+"""OAuth 2.0 / OpenID Connect endpoints. The protocol is DOT's + oauthlib's; these views add
+our pages (consent), policy (who may use which client), discovery and CORS."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth import logout
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from django.middleware.csrf import CsrfViewMiddleware
+from oauth2_provider import views as dot_views
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+from oauth import selectors, services
+from oauth.app_settings import app_settings
+from oauth.keys import jwks
+from oauth.models import Client
+from oauth.scopes import OIDC_SCOPES
+from oauth.validators import user_may_use_client
+
+
+def cors(view):
+    """Allow cross-origin calls (token, userinfo, discovery, JWKS; never authorize).
+
+    These endpoints authenticate with headers or form fields, never cookies, so any
+    origin may call them (RFC 9700 §2.6 permits CORS here and forbids it on /authorize).
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+        else:
+            response = view(request, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+
+    return wrapper
+
+
+def _absolute(name: str) -> str:
+    return f"{app_settings.ISSUER}{reverse(name)}"
+
+
+def discovery_document() -> dict:
+    return {
+        "issuer": app_settings.ISSUER,
+        "authorization_endpoint": _absolute("oauth:authorize"),
+        "token_endpoint": _absolute("oauth:token"),
+        "userinfo_endpoint": _absolute("oauth:userinfo"),
+        "jwks_uri": _absolute("oauth:jwks"),
+        "introspection_endpoint": _absolute("oauth:introspect"),
+        "revocation_endpoint": _absolute("oauth:revoke"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(OIDC_SCOPES),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+                             "name", "given_name", "family_name", "email", "email_verified"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "claims_parameter_supported": False,
+    }
+
+
+@cors
+@never_cache
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(discovery_document())
+
+
+@cors
+@never_cache
+def authorization_server_metadata(request: HttpRequest) -> JsonResponse:
+    document = discovery_document()
+    document.pop("userinfo_endpoint", None)
+    return JsonResponse(document)
+
+
+@cors
+def jwks_view(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class AuthorizeView(dot_views.AuthorizationView):
+    """The authorization endpoint (GET and POST) with our consent page and policy.
+
+    An unknown client or a redirect URI that does not match exactly gets an error page
+    from DOT and is never redirected to. After the user is known: an inactive member,
+    or an account whose email is not verified, gets `access_denied` at the client.
+    """
+
+    template_name = "oauth/authorize.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and "consent" not in request.POST:
+            # An authorization request sent by POST (OIDC Core §3.1.2.1): same as GET.
+            request.GET = request.POST.copy()
+            request.method = "GET"
+        elif request.method == "POST":
+            # Our consent form: the view is csrf_exempt for POSTed authorization requests,
+            # so the consent submission is CSRF-checked here.
+            reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+            if reason is not None:
+                return reason
+        return super().dispatch(request, *args, **kwargs)
+
+    def _needs_fresh_login(self, request) -> bool:
+        prompt = set(request.GET.get("prompt", "").split())
+        if "login" in prompt:
+            return True
+        max_age = request.GET.get("max_age")
+        if max_age and max_age.isdigit() and request.user.last_login:
+            return (timezone.now() - request.user.last_login).total_seconds() > int(max_age)
+        return False
+
+    def _relogin(self, request):
+        query = request.GET.copy()
+        query.pop("prompt", None)
+        query.pop("max_age", None)
+        logout(request)
+        next_url = f"{request.path}?{query.urlencode()}"
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+
+    def get(self, request, *args, **kwargs):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except Exception as error:  # DOT renders an error page; never redirects for a bad client/URI
+            from oauth2_provider.exceptions import OAuthToolkitError
+
+            if isinstance(error, OAuthToolkitError):
+                return self.error_response(error, application=None)
+            raise
+        if self._needs_fresh_login(request):
+            return self._relogin(request)
+        client = Client.objects.get(client_id=credentials["client_id"])
+        if not user_may_use_client(request.user, client):
+            return self._deny(credentials, client, "access_denied", "This account may not use this application.")
+        prompt = set(request.GET.get("prompt", "").split())
+        if "consent" not in prompt and selectors.consent_covers(user=request.user, client=client, scopes=scopes):
+            return self._approve(scopes, credentials, client)
+        if "none" in prompt and not client.skip_authorization:
+            return self._deny(credentials, client, "consent_required", "The user has not approved this application.")
+        return super().get(request, *args, **kwargs)
+
+    def _approve(self, scopes, credentials, client):
+        uri, headers, body, status = self.create_authorization_response(
+            request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+        )
+        return self.redirect(uri, client)
+
+    def _deny(self, credentials, client, error: str, description: str):
+        params = {"error": error, "error_description": description, "iss": app_settings.ISSUER}
+        if credentials.get("state"):
+            params["state"] = credentials["state"]
+        separator = "&" if "?" in credentials["redirect_uri"] else "?"
+        return self.redirect(f"{credentials['redirect_uri']}{separator}{urlencode(params)}", client)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.cleaned_data.get("allow") and response.status_code in (301, 302, 303):
+            client = Client.objects.get(client_id=form.cleaned_data["client_id"])
+            services.consent_record(user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split())
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["scope_list"] = [(s, OIDC_SCOPES.get(s, s)) for s in context.get("scopes", [])]
+        return context
+
+
+@method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")], name="dispatch")
+class TokenView(dot_views.TokenView):
+    pass
+
+
+token_view = cors(TokenView.as_view())
+userinfo_view = cors(csrf_exempt(dot_views.UserInfoView.as_view()))
+
+
+@method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "token")], name="dispatch")
+class RevokeView(dot_views.RevokeTokenView):
+    pass
+
+
+@method_decorator([csrf_exempt, never_cache, sensitive_post_parameters("client_secret", "token")], name="dispatch")
+class IntrospectView(View):
+    """RFC 7662 with client authentication (basic or post), answered by oauthlib + our validator."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        core = get_oauthlib_core()
+        uri, http_method, body, headers = core._extract_params(request)
+        headers, body, status = core.server.create_introspect_response(uri, http_method, body, headers)
+        response = HttpResponse(content=body, status=status, content_type="application/json")
+        for name, value in headers.items():
+            response[name] = value
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ConnectedAppsView(LoginRequiredMixin, View):
+    """My account → Connected apps: clients holding grants for me, each revocable."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "oauth/connected_apps.html", {"apps": selectors.connected_apps(user=request.user)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client = selectors.connected_app_get(user=request.user, client_id=request.POST.get("client_id", ""))
+        services.connected_app_revoke(user=request.user, client=client)
+        from django.contrib import messages
+
+        messages.success(request, f"{client.name} can no longer access your account.")
+        response = redirect("connected_apps")
+        response.status_code = 303
+        return response
+
+
