@@ -129,7 +129,8 @@ class NestedSerializerNameExtension(OpenApiSerializerExtension):
     @classmethod
     def _matches(cls, target) -> bool:
         serializer_class = target if isinstance(target, type) else type(target)
-        return "." in serializer_class.__qualname__ and super()._matches(target)
+        qualname = serializer_class.__qualname__
+        return "." in qualname and "<locals>" not in qualname and super()._matches(target)
 
     def get_name(self, auto_schema, direction) -> str | None:
         if has_override(self.target, "component_name"):

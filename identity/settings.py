@@ -269,6 +269,7 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "CLIENT_SECRET_HASHER": "keyed_sha256",
     "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": ISSUER_URL,  # RFC 9207 `iss` = discovery issuer, whatever Host header came in
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
 from oauthlib.oauth2.rfc6749.endpoints.authorization import AuthorizationEndpoint
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.oauth2.rfc6749.endpoints.token import TokenEndpoint
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
@@ -27,6 +28,10 @@ class Server(OpenIDServer):
         # oauthlib's UserInfoEndpoint.__init__ replaces `self.bearer` with a default BearerToken;
         # the endpoints below must use one with our JWT generator and per-client lifetimes.
         self.bearer = BearerToken(request_validator, token_generator, expires_in, refresh_token_generator)
+        # PKCE: S256 only (RFC 9700 §2.1.1); `plain` is refused at the authorization request.
+        for grant in (self.auth_grant, getattr(self.openid_connect_auth, "proxy_target", None)):
+            if grant is not None:
+                grant._code_challenge_methods = {"S256": code_challenge_method_s256}
         AuthorizationEndpoint.__init__(
             self,
             default_response_type="code",

@@ -82,7 +82,10 @@ class Validator(OAuth2Validator):
         return grant_type in (client.allowed_grant_types or [])
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
-        return response_type == "code" and "authorization_code" in (client.allowed_grant_types or [])
+        if response_type != "code":
+            # oauthlib hands unknown response types to the default (code) grant; say what it is.
+            raise errors.UnsupportedResponseTypeError(request=request)
+        return "authorization_code" in (client.allowed_grant_types or [])
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         allowed = client.allowed_scope_set or set(OIDC_SCOPES)
@@ -163,6 +166,28 @@ class Validator(OAuth2Validator):
     # --- OpenID Connect -------------------------------------------------------------
     def get_oidc_issuer_endpoint(self, request):
         return app_settings.ISSUER
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        """DOT's, but every ID token carries its key id (DOT sets `kid` for RS256 only)."""
+        import json
+
+        from django.db import transaction
+        from jwcrypto import jwt as jose_jwt
+
+        from oauth.keys import signing_key_active
+
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        key = signing_key_active(request.client.algorithm or "RS256")
+        header = {"typ": "JWT", "alg": key.algorithm, "kid": key.kid}
+        signed = jose_jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
+        signed.make_signed_token(key.jwk)
+        with transaction.atomic():
+            request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = request.id_token
+        return signed.serialize()
 
     def get_additional_claims(self, request):
         return {

@@ -23,6 +23,7 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from oauth import selectors, services
 from oauth.app_settings import app_settings
+from oauth.errors import with_description
 from oauth.keys import jwks
 from oauth.models import Client
 from oauth.scopes import OIDC_SCOPES
@@ -195,7 +196,8 @@ class AuthorizeView(dot_views.AuthorizationView):
 
 @method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")], name="dispatch")
 class TokenView(dot_views.TokenView):
-    pass
+    def post(self, request, *args, **kwargs):
+        return with_description(request, super().post(request, *args, **kwargs))
 
 
 token_view = cors(TokenView.as_view())
@@ -204,7 +206,8 @@ userinfo_view = cors(csrf_exempt(dot_views.UserInfoView.as_view()))
 
 @method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "token")], name="dispatch")
 class RevokeView(dot_views.RevokeTokenView):
-    pass
+    def post(self, request, *args, **kwargs):
+        return with_description(request, super().post(request, *args, **kwargs))
 
 
 @method_decorator([csrf_exempt, never_cache, sensitive_post_parameters("client_secret", "token")], name="dispatch")
@@ -219,7 +222,7 @@ class IntrospectView(View):
         for name, value in headers.items():
             response[name] = value
         response["Cache-Control"] = "no-store"
-        return response
+        return with_description(request, response)
 
 
 class ConnectedAppsView(LoginRequiredMixin, View):
