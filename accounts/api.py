@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import api_helpers, selectors, services
+from accounts import api_helpers
+from accounts import selectors, services
+from accounts.api_permissions import automation_client
 from accounts.api_serializers import (
     AccessPolicyOutputSerializer,
     AccessPolicyRuleSerializer,
@@ -76,6 +78,7 @@ class ProjectAdminApi(APIView):
             user=request.user,
             project_id=kwargs["project_id"],
             only_project_id=api_helpers.token_project_id(request),
+            client=automation_client(request),
         )
 
     @property
@@ -98,7 +101,7 @@ class ProjectListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         projects = api_helpers.project_list_for_caller(
-            user=request.user, only_project_id=api_helpers.token_project_id(request)
+            user=request.user, only_project_id=api_helpers.token_project_id(request), client=automation_client(request)
         )
         return paginated_response(self, projects, self.OutputSerializer)
 
@@ -114,7 +117,10 @@ class ProjectDetailApi(APIView):
     )
     def get(self, request: Request, project_id) -> Response:
         project = api_helpers.project_get_for_caller(
-            user=request.user, project_id=project_id, only_project_id=api_helpers.token_project_id(request)
+            user=request.user,
+            project_id=project_id,
+            only_project_id=api_helpers.token_project_id(request),
+            client=automation_client(request),
         )
         return Response(self.OutputSerializer(project).data)
 

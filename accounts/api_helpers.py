@@ -28,8 +28,17 @@ def token_project_id(request: Request):
     return getattr(application, "project_id", None)
 
 
-def project_list_for_caller(*, user: User, only_project_id=None) -> QuerySet[Project]:
-    """Projects where `user` is an active member, each annotated with `my_role`."""
+def project_list_for_caller(*, user: User | None, only_project_id=None, client=None) -> QuerySet[Project]:
+    """Projects where `user` is an active member, each annotated with `my_role`.
+
+    Without a user (a client-credentials token) it is the client's own project, with the
+    role the client was given.
+    """
+    if user is None:
+        from django.db.models import Value
+
+        role = getattr(client, "role", "") or ""
+        return Project.objects.filter(pk=only_project_id).annotate(my_role=Value(role))
     my_role = Membership.objects.filter(project=OuterRef("pk"), user=user, is_active=True).values("role")[:1]
     projects = selectors.project_list_for_user(user=user).annotate(my_role=Subquery(my_role))
     if only_project_id is not None:
@@ -37,10 +46,10 @@ def project_list_for_caller(*, user: User, only_project_id=None) -> QuerySet[Pro
     return projects
 
 
-def project_get_for_caller(*, user: User, project_id, only_project_id=None) -> Project:
+def project_get_for_caller(*, user: User | None, project_id, only_project_id=None, client=None) -> Project:
     """One of `project_list_for_caller`; anything else (other tenants included) is a 404."""
     project = (
-        project_list_for_caller(user=user, only_project_id=only_project_id).filter(pk=project_id).first()
+        project_list_for_caller(user=user, only_project_id=only_project_id, client=client).filter(pk=project_id).first()
     )
     if project is None:
         raise Http404("No such project.")
@@ -48,11 +57,21 @@ def project_get_for_caller(*, user: User, project_id, only_project_id=None) -> P
 
 
 def project_get_for_admin_caller(
-    *, user: User, project_id, only_project_id=None
-) -> tuple[Project, Membership]:
-    """`selectors.project_get_for_admin`, refusing (404) projects a bound token does not open."""
+    *, user: User | None, project_id, only_project_id=None, client=None
+) -> tuple[Project, Membership | None]:
+    """`selectors.project_get_for_admin`, refusing (404) projects a bound token does not open.
+
+    An automation client (client-credentials token) opens only its own project, as admin
+    when an admin gave it that role; with any other role it is refused (403).
+    """
     if only_project_id is not None and str(only_project_id) != str(project_id):
         raise Http404("No such project.")
+    if client is not None:
+        if client.role != "admin":
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("This client's role does not allow managing the project.")
+        return client.project, None
     return selectors.project_get_for_admin(user=user, project_id=project_id)
 
 

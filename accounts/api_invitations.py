@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors
+from accounts.api import ProjectAdminApi
 from accounts.models import AccessPolicy, BulkInvite, Role, SecurityRequest
 from accounts.services.bulk_invites import bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
@@ -20,18 +21,8 @@ ERRORS = {400: OpenApiResponse(description="Error envelope"), 403: OpenApiRespon
           404: OpenApiResponse(description="Not found (or another tenant's)"), 409: OpenApiResponse(description="Conflict")}
 
 
-class ProjectScopedApi(APIView):
-    """Resolves `project_id` for an owner/admin of that project (404 otherwise, 403 for members)."""
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        self.project, self.my_membership = selectors.project_get_for_admin(
-            user=request.user, project_id=kwargs["project_id"]
-        )
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.from_request(self.request)
+# The same gate as every project-scoped API (tenant, role, token binding, automation clients).
+ProjectScopedApi = ProjectAdminApi
 
 
 class InvitationOutput(serializers.Serializer):

@@ -15,3 +15,29 @@ class ClientAdmin(admin.ModelAdmin):
     exclude = ("client_secret", "retiring_client_secret", "hash_client_secret")
     readonly_fields = ("client_id", "registration_source", "cimd_expires_at", "secret_rotated_at", "created", "updated")
     list_select_related = ("project",)
+
+
+from oauth.models import Consent, SigningKey  # noqa: E402 - after the class DOT imports by path
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Keys are listed, never shown: the private half stays out of the admin."""
+
+    list_display = ("kid", "algorithm", "status", "created_at", "activated_at", "retire_after")
+    list_filter = ("algorithm", "status")
+    search_fields = ("kid",)
+    exclude = ("private_pem",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "private_pem"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("user", "client", "scopes", "granted_at")
+    search_fields = ("user__email", "client__name", "client__client_id")
+    raw_id_fields = ("user", "client")

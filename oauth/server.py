@@ -10,6 +10,7 @@ from __future__ import annotations
 from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
 from oauthlib.oauth2.rfc6749.endpoints.authorization import AuthorizationEndpoint
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
+from oauthlib.oauth2.rfc6749.endpoints.resource import ResourceEndpoint
 from oauthlib.oauth2.rfc6749.endpoints.token import TokenEndpoint
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 
@@ -38,6 +39,9 @@ class Server(OpenIDServer):
             response_types={"code": self.auth_grant_choice},
             default_token_type=self.bearer,
         )
+        # Our access tokens are JWTs; oauthlib would route them to its "JWT" token type, which
+        # DOT validates as ID tokens. Bearer is the only type a resource request may use.
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})
         TokenEndpoint.__init__(
             self,
             default_grant_type="authorization_code",

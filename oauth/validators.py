@@ -97,6 +97,14 @@ class Validator(OAuth2Validator):
             return client.allowed_scopes.split()
         return ["openid"]
 
+    # prompt=none: oauthlib asks these while validating; the view decides (login_required is
+    # answered by DOT for anonymous users, consent_required by AuthorizeView).
+    def validate_silent_login(self, request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        return True
+
     # --- authorization codes -----------------------------------------------------
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)

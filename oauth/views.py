@@ -25,7 +25,7 @@ from oauth import selectors, services
 from oauth.app_settings import app_settings
 from oauth.errors import with_description
 from oauth.keys import jwks
-from oauth.models import Client
+from oauth.models import AccessToken, Client
 from oauth.scopes import OIDC_SCOPES
 from oauth.validators import user_may_use_client
 
@@ -197,11 +197,49 @@ class AuthorizeView(dot_views.AuthorizationView):
 @method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")], name="dispatch")
 class TokenView(dot_views.TokenView):
     def post(self, request, *args, **kwargs):
+        if request.POST.get("grant_type") not in ("authorization_code", "client_credentials", "refresh_token"):
+            # DOT routes the device grant itself; we offer none but these three.
+            response = JsonResponse({"error": "unsupported_grant_type"}, status=400)
+            return with_description(request, response)
         return with_description(request, super().post(request, *args, **kwargs))
 
 
 token_view = cors(TokenView.as_view())
-userinfo_view = cors(csrf_exempt(dot_views.UserInfoView.as_view()))
+class UserInfoView(dot_views.UserInfoView):
+    """Claims about the signed-in user (GET, POST header, POST body). Client-credentials tokens
+    have no user and get 401; a token in the query string is refused (RFC 9700 §4.3.2)."""
+
+    def _create_userinfo_response(self, request):
+        if "access_token" in request.GET:
+            return _bearer_error("invalid_request", "Send the access token in the Authorization header or the POST body.", 400)
+        token = _presented_token(request)
+        access = AccessToken.objects.select_related("user").filter(token_checksum=_checksum(token)).first() if token else None
+        if access is not None and access.user_id is None:
+            return _bearer_error("invalid_token", "This token was not issued to a user.", 401)
+        return super()._create_userinfo_response(request)
+
+
+def _presented_token(request) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip()
+    return request.POST.get("access_token", "") if request.method == "POST" else ""
+
+
+def _checksum(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _bearer_error(error: str, description: str, status: int) -> HttpResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["WWW-Authenticate"] = f'Bearer error="{error}", error_description="{description}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+userinfo_view = cors(csrf_exempt(UserInfoView.as_view()))
 
 
 @method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "token")], name="dispatch")

@@ -186,3 +186,13 @@ def _celery_in_process(settings):
     app.conf.update(task_always_eager=True, broker_url="memory://")
     yield
     app.conf.update(task_always_eager=was[0], broker_url=was[1])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_key_cache():
+    """Signing keys are cached per process; tests that empty the database must not see stale keys."""
+    from oauth import keys
+
+    keys._cache.update(at=0.0, keys=None)
+    yield
+    keys._cache.update(at=0.0, keys=None)

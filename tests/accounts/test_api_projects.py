@@ -23,7 +23,7 @@ def api(admin_user):
     return client
 
 
-def bearer_token(*, user, project, value: str):
+def bearer_token(*, user, project, value: str, scope: str = "openid portal.read portal.write"):
     from oauth.models import AccessToken, Client
 
     client = Client.objects.create(
@@ -38,7 +38,7 @@ def bearer_token(*, user, project, value: str):
         application=client,
         token=value,
         expires=timezone.now() + timedelta(hours=1),
-        scope="openid",
+        scope=scope,
     )
     return client
 
@@ -156,3 +156,19 @@ def test_bearer_token_only_opens_the_project_of_its_client(admin_user, project, 
     assert api.get(f"{PROJECTS}{other_project.pk}/memberships/").status_code == 200
     assert api.get(f"{PROJECTS}{project.pk}/").status_code == 404
     assert api.get(f"{PROJECTS}{project.pk}/memberships/").status_code == 404
+
+
+def test_bearer_token_needs_portal_scopes(admin_user, project):
+    from rest_framework.test import APIClient
+
+    bearer_token(user=admin_user, project=project, value="only-openid-token-value", scope="openid")
+    bearer_token(user=admin_user, project=project, value="read-only-token-value", scope="openid portal.read")
+    client = APIClient()
+    denied = client.get(PROJECTS, HTTP_AUTHORIZATION="Bearer only-openid-token-value")
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"
+    assert client.get(PROJECTS, HTTP_AUTHORIZATION="Bearer read-only-token-value").status_code == 200
+    write = client.post(
+        f"/api/v1/projects/{project.pk}/access-policies/", {"name": "X", "rules": []}, format="json",
+        HTTP_AUTHORIZATION="Bearer read-only-token-value",
+    )
+    assert write.status_code == 403

@@ -43,9 +43,10 @@ def member(oauth_project):
 @pytest.fixture
 def make_client(oauth_project):
     def make(**fields):
+        project = fields.pop("project", oauth_project)
         data = ClientInput(**{"name": "Web app", "grant_types": ["authorization_code", "refresh_token"],
                               "redirect_uris": [REDIRECT], "scopes": ["openid", "profile", "email", "offline_access"], **fields})
-        issued = client_create(project=fields.pop("project", oauth_project), actor=Actor.system(), data=data)
+        issued = client_create(project=project, actor=Actor.system(), data=data)
         issued.client.plain_secret = issued.client_secret
         return issued.client
 
