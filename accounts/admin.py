@@ -3,7 +3,15 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import AccessPolicy, AccessPolicyRule, BulkInvite, Membership, Project, SecurityRequest, User
+from accounts.models import (
+    AccessPolicy,
+    AccessPolicyRule,
+    BulkInvite,
+    Membership,
+    Project,
+    SecurityRequest,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):

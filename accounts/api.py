@@ -13,8 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import api_helpers
-from accounts import selectors, services
+from accounts import api_helpers, selectors, services
 from accounts.api_permissions import automation_client
 from accounts.api_serializers import (
     AccessPolicyOutputSerializer,

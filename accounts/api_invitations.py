@@ -6,14 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import selectors
 from accounts.api import ProjectAdminApi
 from accounts.models import AccessPolicy, BulkInvite, Role, SecurityRequest
 from accounts.services.bulk_invites import bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
-from audit.context import Actor
 from identity.api import Pagination
 from identity.errors import ApplicationError
 

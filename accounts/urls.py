@@ -1,6 +1,7 @@
 from django.urls import path
 
-from accounts import views, views_invitations as inv
+from accounts import views
+from accounts import views_invitations as inv
 
 app_name = "portal"
 

@@ -93,12 +93,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_label or 'system'}"
 
-    def get_action_display(self) -> str:
-        try:
-            return AuditAction(self.action).label
-        except ValueError:
-            return self.action
-
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Audit events are append-only; they cannot be changed.")
@@ -106,3 +100,9 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
+
+    def get_action_display(self) -> str:
+        try:
+            return AuditAction(self.action).label
+        except ValueError:
+            return self.action

@@ -28,3 +28,6 @@ urlpatterns = [
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "identity.error_views.not_found"
+handler500 = "identity.error_views.server_error"

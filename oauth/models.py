@@ -10,8 +10,6 @@ let a replayed authorization code revoke what it produced.
 from __future__ import annotations
 
 from django.db import models
-
-from identity.crypto import EncryptedTextField
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,
@@ -19,6 +17,8 @@ from oauth2_provider.models import (
     AbstractIDToken,
     AbstractRefreshToken,
 )
+
+from identity.crypto import EncryptedTextField
 
 
 class GrantType(models.TextChoices):
@@ -154,6 +154,9 @@ class Consent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "client"], name="consent_user_client_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.client}: {self.scopes}"
 
     def covers(self, scopes: list[str]) -> bool:
         return set(scopes) <= set(self.scopes.split())

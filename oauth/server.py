@@ -7,12 +7,12 @@ refused by policy, they do not exist here, so `response_type=token` answers
 
 from __future__ import annotations
 
-from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
 from oauthlib.oauth2.rfc6749.endpoints.authorization import AuthorizationEndpoint
-from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.oauth2.rfc6749.endpoints.resource import ResourceEndpoint
 from oauthlib.oauth2.rfc6749.endpoints.token import TokenEndpoint
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
+from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
 
 from oauth.tokens import expires_in
 

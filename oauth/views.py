@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,6 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.middleware.csrf import CsrfViewMiddleware
 from oauth2_provider import views as dot_views
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 

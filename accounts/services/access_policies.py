@@ -94,7 +94,7 @@ def access_policy_update(
 ) -> AccessPolicy:
     """Rename/describe a policy and, when `rules` is given, replace its rules as a whole."""
     policy = AccessPolicy.objects.select_for_update().get(pk=policy.pk)
-    before = {"name": policy.name, "rules": _rules_summary(policy)}
+    before = {"name": policy.name, "description": policy.description, "rules": _rules_summary(policy)}
     if name is not None:
         policy.name = name
     if description is not None:
@@ -104,14 +104,16 @@ def access_policy_update(
     if built is not None:
         policy.rules.all().delete()
         AccessPolicyRule.objects.bulk_create(built)
-    after = {"name": policy.name, "rules": _rules_summary(policy)}
-    audit_record(
-        action=AuditAction.ACCESS_POLICY_UPDATED,
-        actor=actor,
-        project=policy.project,
-        target=policy,
-        details={"changes": {k: [before[k], after[k]] for k in before if before[k] != after[k]}},
-    )
+    after = {"name": policy.name, "description": policy.description, "rules": _rules_summary(policy)}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        audit_record(
+            action=AuditAction.ACCESS_POLICY_UPDATED,
+            actor=actor,
+            project=policy.project,
+            target=policy,
+            details={"changes": changes},
+        )
     return policy
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import signals
@@ -116,7 +116,15 @@ def _check_and_save(membership: Membership) -> None:
         raise ApplicationError(
             "The input is not valid.", fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
         ) from exc
-    membership.save()
+    try:
+        with transaction.atomic():
+            membership.save()
+    except IntegrityError as exc:  # a concurrent request took the same external ID or membership
+        raise ApplicationError(
+            "Another member of this project already has that external ID, or the membership exists.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        ) from exc
 
 
 @transaction.atomic
@@ -161,6 +169,10 @@ def membership_update(
             )
         membership.role = role
     if is_active is not UNSET and is_active != membership.is_active:
+        if membership.role == Role.OWNER and not _actor_is_owner(membership.project, actor):
+            raise ApplicationError(
+                "Only an owner can deactivate or reactivate an owner.", code=ErrorCode.PERMISSION_DENIED, status=403
+            )
         if not is_active and membership.role == Role.OWNER and not _other_active_owners(membership):
             raise ApplicationError(
                 "The last active owner cannot be deactivated.", code=ErrorCode.LAST_OWNER, status=409

@@ -296,7 +296,13 @@ def test_deactivate_and_reactivate(api, project, admin_user, member_membership):
 
 def test_last_owner_cannot_be_deactivated(api, project, owner):
     owner_membership = Membership.objects.get(project=project, user=owner)
-    response = api.post(url(project, owner_membership, "deactivate/"))
+    by_admin = api.post(url(project, owner_membership, "deactivate/"))
+    assert by_admin.status_code == 403  # only an owner may deactivate an owner
+    from rest_framework.test import APIClient
+
+    owner_api = APIClient()
+    owner_api.force_authenticate(owner)
+    response = owner_api.post(url(project, owner_membership, "deactivate/"))
     assert response.status_code == 409 and error(response)["code"] == "last_owner"
     owner_membership.refresh_from_db()
     assert owner_membership.is_active is True

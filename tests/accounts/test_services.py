@@ -183,3 +183,24 @@ class TestAccessPolicies:
         access_policy_delete(policy=policy, actor=Actor(user=owner))
         assert not AccessPolicy.objects.filter(pk=policy.pk).exists()
         assert AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_DELETED, target_id=str(policy.pk)).exists()
+
+
+def test_only_owner_deactivates_an_owner(project, owner, admin_user):
+    second_owner = MembershipFactory(project=project, role=Role.OWNER)
+    with pytest.raises(ApplicationError) as exc:
+        membership_deactivate(membership=second_owner, actor=Actor(user=admin_user))
+    assert exc.value.status == 403
+    second_owner.refresh_from_db()
+    assert second_owner.is_active
+    membership_deactivate(membership=second_owner, actor=Actor(user=owner))
+    second_owner.refresh_from_db()
+    assert not second_owner.is_active
+
+
+def test_policy_update_without_change_records_nothing(project, owner):
+    policy = access_policy_create(project=project, name="Same", actor=Actor(user=owner))
+    access_policy_update(policy=policy, actor=Actor(user=owner), name="Same", rules=[])
+    assert not AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_UPDATED).exists()
+    access_policy_update(policy=policy, actor=Actor(user=owner), description="now described")
+    event = AuditEvent.objects.get(action=AuditAction.ACCESS_POLICY_UPDATED)
+    assert event.details["changes"]["description"] == ["", "now described"]

@@ -85,3 +85,9 @@ def test_readyz_reports_unreachable_database():
     env.update(DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/none")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == '503 ["database"]', result.stderr
+
+
+def test_api_404_uses_the_error_envelope(client):
+    response = client.get("/api/v1/projects/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}

@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from audit.context import Actor
 from notifications.models import MessageKind, MessageStatus, OutboundMessage
-from notifications.services import message_deliver, message_enqueue, message_resend, message_track, outbox_relay
+from notifications.services import (
+    message_deliver,
+    message_enqueue,
+    message_resend,
+    message_track,
+    outbox_relay,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
