@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ClientRoleEnum": "oauth.models.ClientRole",
+        "MembershipRoleEnum": "accounts.models.Role",
+    },
 }
 
 # --- OAuth 2.0 / OIDC provider (django-oauth-toolkit) ---------------------------

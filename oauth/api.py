@@ -1,0 +1,140 @@
+"""REST API for a project's OAuth clients (routed by identity/api_urls.py)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import ProjectAdminApi
+from accounts.api_invitations import ERRORS
+from accounts.models import AccessPolicy
+from identity.api import Pagination
+from identity.errors import ApplicationError
+from oauth import selectors, services
+from oauth.models import Client, ClientRole, GrantType
+from oauth.scopes import OIDC_SCOPES
+
+
+class ClientOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    client_id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    client_type = serializers.CharField()
+    grant_types = serializers.ListField(source="allowed_grant_types", child=serializers.CharField())
+    redirect_uris = serializers.SerializerMethodField()
+    scopes = serializers.SerializerMethodField()
+    access_token_lifetime = serializers.IntegerField(allow_null=True)
+    refresh_token_lifetime = serializers.IntegerField(allow_null=True)
+    skip_consent = serializers.BooleanField(source="skip_authorization")
+    role = serializers.CharField()
+    is_active = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    secret_rotated_at = serializers.DateTimeField(allow_null=True)
+
+    def get_redirect_uris(self, client: Client) -> list[str]:
+        return client.redirect_uris.split()
+
+    def get_scopes(self, client: Client) -> list[str]:
+        return client.allowed_scopes.split()
+
+
+class ClientWithSecretOutput(serializers.Serializer):
+    client = ClientOutput()
+    client_secret = serializers.CharField(allow_null=True, help_text="Shown only in this response; store it now.")
+
+
+class ClientInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    client_type = serializers.ChoiceField(choices=[Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC], default=Client.CLIENT_CONFIDENTIAL)
+    grant_types = serializers.ListField(child=serializers.ChoiceField(choices=GrantType.values), allow_empty=False)
+    redirect_uris = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=list(OIDC_SCOPES)), required=False, default=lambda: ["openid"])
+    access_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)
+    refresh_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)
+    skip_consent = serializers.BooleanField(default=False)
+    role = serializers.ChoiceField(choices=ClientRole.values, required=False, allow_blank=True, default="")
+    access_policy = serializers.UUIDField(required=False, allow_null=True, default=None)
+    algorithm = serializers.ChoiceField(choices=["RS256", "ES256"], default="RS256")
+
+
+def _client_input(project, data: dict) -> services.ClientInput:
+    data = dict(data)
+    policy_id = data.pop("access_policy", None)
+    policy = None
+    if policy_id:
+        policy = AccessPolicy.objects.filter(project=project, pk=policy_id).first()
+        if policy is None:
+            raise ApplicationError("That access policy does not exist in this project.", fields={"access_policy": ["Choose a policy of this project."]})
+    return services.ClientInput(**data, access_policy=policy)
+
+
+class ClientListCreateApi(ProjectAdminApi):
+    @extend_schema(tags=["clients"], operation_id="clients_list", responses={200: ClientOutput(many=True), **ERRORS})
+    def get(self, request: Request, project_id) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            selectors.client_list(project=self.project, query=request.query_params.get("q", ""), status=request.query_params.get("status", "")),
+            request, view=self,
+        )
+        return paginator.get_paginated_response(ClientOutput(page, many=True).data)
+
+    @extend_schema(tags=["clients"], operation_id="clients_create", request=ClientInputSerializer, responses={201: ClientWithSecretOutput, **ERRORS})
+    def post(self, request: Request, project_id) -> Response:
+        serializer = ClientInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issued = services.client_create(project=self.project, actor=self.actor, data=_client_input(self.project, serializer.validated_data))
+        response = Response(ClientWithSecretOutput(issued).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ClientDetailApi(ProjectAdminApi):
+    @extend_schema(tags=["clients"], operation_id="clients_retrieve", responses={200: ClientOutput, **ERRORS})
+    def get(self, request: Request, project_id, client_pk) -> Response:
+        return Response(ClientOutput(selectors.client_get(project=self.project, client_pk=client_pk)).data)
+
+    @extend_schema(tags=["clients"], operation_id="clients_update", request=ClientInputSerializer, responses={200: ClientOutput, **ERRORS})
+    def put(self, request: Request, project_id, client_pk) -> Response:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        serializer = ClientInputSerializer(data={"client_type": client.client_type, **request.data})
+        serializer.is_valid(raise_exception=True)
+        client = services.client_update(client=client, actor=self.actor, data=_client_input(self.project, serializer.validated_data))
+        return Response(ClientOutput(client).data)
+
+    @extend_schema(tags=["clients"], operation_id="clients_destroy", responses={204: None, **ERRORS})
+    def delete(self, request: Request, project_id, client_pk) -> Response:
+        services.client_delete(client=selectors.client_get(project=self.project, client_pk=client_pk), actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClientRotateSecretApi(ProjectAdminApi):
+    @extend_schema(tags=["clients"], request=None, responses={200: ClientWithSecretOutput, **ERRORS},
+                   description="A new secret, shown once. The previous secret keeps working for the grace period.")
+    def post(self, request: Request, project_id, client_pk) -> Response:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        secret = services.client_rotate_secret(client=client, actor=self.actor)
+        client.refresh_from_db()
+        response = Response(ClientWithSecretOutput({"client": client, "client_secret": secret}).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ClientStatusApi(ProjectAdminApi):
+    active = False
+
+    @extend_schema(tags=["clients"], request=None, responses={200: ClientOutput, **ERRORS})
+    def post(self, request: Request, project_id, client_pk) -> Response:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        return Response(ClientOutput(services.client_set_active(client=client, actor=self.actor, active=self.active)).data)
+
+
+class ClientDisableApi(ClientStatusApi):
+    active = False
+
+
+class ClientEnableApi(ClientStatusApi):
+    active = True

@@ -1,0 +1,117 @@
+"""Client management pages of the project portal (routed by accounts/urls.py)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from accounts.views import ProjectAdminView, _apply_errors, _paginate
+from identity.errors import ApplicationError
+from oauth import selectors, services
+from oauth.forms import ClientForm, client_initial
+
+
+def _input(data: dict) -> services.ClientInput:
+    return services.ClientInput(
+        name=data["name"],
+        description=data.get("description", ""),
+        client_type=data["client_type"],
+        grant_types=data["grant_types"],
+        redirect_uris=data["redirect_uris"],
+        scopes=data["scopes"],
+        access_token_lifetime=data.get("access_token_lifetime"),
+        refresh_token_lifetime=data.get("refresh_token_lifetime"),
+        skip_consent=data.get("skip_consent", False),
+        role=data.get("role", ""),
+        access_policy=data.get("access_policy"),
+        algorithm=data.get("algorithm", "RS256"),
+    )
+
+
+def _show_secret(view, request, client, secret: str, title: str) -> HttpResponse:
+    response = view.render(request, "portal/clients/secret.html", {"client": client, "secret": secret, "title": title})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ClientListView(ProjectAdminView):
+    section = "clients"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        query, status = request.GET.get("q", ""), request.GET.get("status", "")
+        params = request.GET.copy()
+        params.pop("page", None)
+        page = _paginate(request, selectors.client_list(project=self.project, query=query, status=status))
+        return self.render(request, "portal/clients/list.html", {"page": page, "q": query, "status": status, "query_string": params.urlencode()})
+
+
+class ClientCreateView(ProjectAdminView):
+    section = "clients"
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = ClientForm(project=self.project, initial={"client_type": "confidential", "grant_types": ["authorization_code"], "scopes": ["openid"]})
+        return self.render(request, "portal/clients/form.html", {"form": form})
+
+    def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = ClientForm(request.POST, project=self.project)
+        if form.is_valid():
+            try:
+                issued = services.client_create(project=self.project, actor=self.actor, data=_input(form.cleaned_data))
+            except ApplicationError as error:
+                _apply_errors(form, error)
+            else:
+                if issued.client_secret:
+                    return _show_secret(self, request, issued.client, issued.client_secret, "Client created")
+                messages.success(request, f"Created {issued.client.name}. Public clients have no secret.")
+                return redirect("portal:client", project_slug=self.project.slug, client_pk=issued.client.pk)
+        return self.render(request, "portal/clients/form.html", {"form": form}, status=400)
+
+
+class ClientDetailView(ProjectAdminView):
+    section = "clients"
+
+    def _context(self, client, form):
+        return {"client": client, "form": form, "counts": selectors.client_token_counts(client=client)}
+
+    def get(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        form = ClientForm(project=self.project, editing=True, initial=client_initial(client))
+        return self.render(request, "portal/clients/detail.html", self._context(client, form))
+
+    def post(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        form = ClientForm(request.POST, project=self.project, editing=True, initial=client_initial(client))
+        if form.is_valid():
+            try:
+                services.client_update(client=client, actor=self.actor, data=_input(form.cleaned_data))
+            except ApplicationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, f"Saved {client.name}.")
+                return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)
+        return self.render(request, "portal/clients/detail.html", self._context(client, form), status=400)
+
+
+class ClientActionView(ProjectAdminView):
+    """POST-only: rotate the secret, disable, enable or delete a client."""
+
+    section = "clients"
+    action = "rotate"
+
+    def post(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        try:
+            if self.action == "rotate":
+                secret = services.client_rotate_secret(client=client, actor=self.actor)
+                return _show_secret(self, request, client, secret, "New client secret")
+            if self.action == "delete":
+                services.client_delete(client=client, actor=self.actor)
+                messages.success(request, f"Deleted {client.name}; its tokens were revoked.")
+                return redirect("portal:clients", project_slug=self.project.slug)
+            services.client_set_active(client=client, actor=self.actor, active=self.action == "enable")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{client.name} is {'enabled' if self.action == 'enable' else 'disabled; its tokens were revoked'}.")
+        return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)
