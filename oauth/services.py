@@ -19,6 +19,7 @@ from audit.services import audit_record
 from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
 from oauth.app_settings import app_settings
+from oauth.client_cache import client_cache_forget
 from oauth.models import AccessToken, Client, ClientRole, Consent, GrantType, RefreshToken
 from oauth.scopes import OIDC_SCOPES
 
@@ -182,6 +183,7 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.role = data.role
     client.access_policy = data.access_policy
     client.save()
+    transaction.on_commit(lambda: client_cache_forget(client.client_id))
     audit_record(action=AuditAction.CLIENT_UPDATED, actor=actor, project=client.project, target=client)
     return client
 
@@ -200,6 +202,7 @@ def client_rotate_secret(*, client: Client, actor: Actor, grace_seconds: int | N
     client.client_secret = _hash_secret(secret)
     client.secret_rotated_at = now
     client.save(update_fields=["client_secret", "retiring_client_secret", "retiring_secret_expires_at", "secret_rotated_at", "updated"])
+    transaction.on_commit(lambda: client_cache_forget(client.client_id))
     audit_record(action=AuditAction.CLIENT_SECRET_ROTATED, actor=actor, project=client.project, target=client, details={"grace_seconds": grace})
     return secret
 
@@ -217,6 +220,7 @@ def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
     """Disable (tokens stop working at once and are revoked) or re-enable a client."""
     client.is_active = active
     client.save(update_fields=["is_active", "updated"])
+    transaction.on_commit(lambda: client_cache_forget(client.client_id))
     if not active:
         _revoke_all_tokens(client)
     audit_record(action=AuditAction.CLIENT_ENABLED if active else AuditAction.CLIENT_DISABLED, actor=actor, project=client.project, target=client)
@@ -227,7 +231,9 @@ def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
 def client_delete(*, client: Client, actor: Actor) -> None:
     audit_record(action=AuditAction.CLIENT_DELETED, actor=actor, project=client.project, target=client)
     _revoke_all_tokens(client)
+    client_id = client.client_id
     client.delete()
+    transaction.on_commit(lambda: client_cache_forget(client_id))
 
 
 def consent_record(*, user, client: Client, scopes: list[str]) -> Consent:

@@ -45,6 +45,18 @@ def user_may_use_client(user, client: Client) -> bool:
 
 
 class Validator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        """DOT's lookup, served from the short per-process client cache (oauth/client_cache.py)."""
+        from oauth.client_cache import client_cached
+
+        if isinstance(request.client, Client) and request.client.client_id == client_id and request.client.is_usable(request):
+            return request.client
+        client = client_cached(client_id) if client_id else None
+        if client is None or not client.is_usable(request):
+            return None
+        request.client = client
+        return client
+
     # --- client authentication ------------------------------------------------
     def _authenticate_basic_auth(self, request):
         return super()._authenticate_basic_auth(request) or self._authenticate_with_retiring_secret(request)
@@ -128,14 +140,26 @@ class Validator(OAuth2Validator):
 
     # --- tokens -------------------------------------------------------------------
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
-        fields = {"jti": getattr(request, "access_token_jti", None)}
+        """DOT's, plus the JWT's `jti` and the code it descends from, written in the same INSERT."""
+        id_token = token.get("id_token", None)
+        if id_token:
+            id_token = self._load_id_token(id_token)
         code_checksum = getattr(request, "authorization_code_checksum", "") or (
             source_refresh_token.authorization_code_checksum if source_refresh_token is not None else ""
         )
-        fields["authorization_code_checksum"] = code_checksum
-        AccessToken.objects.filter(pk=access_token.pk).update(**fields)
-        access_token.jti, access_token.authorization_code_checksum = fields["jti"], code_checksum
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),
+            jti=getattr(request, "access_token_jti", None),
+            authorization_code_checksum=code_checksum,
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
         return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
@@ -215,48 +239,7 @@ class Validator(OAuth2Validator):
 
     # --- RFC 7662 introspection -------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):
-        """Claims of an active token, or None (→ `active: false`).
+        """oauthlib's hook; the one implementation lives in oauth/introspection.py."""
+        from oauth.introspection import token_introspect
 
-        Unknown, expired, revoked tokens, tokens of deactivated users/memberships or
-        disabled clients, and tokens of *other projects* than the caller's are inactive.
-        """
-        checksum = _checksum(token)
-        caller = request.client
-        if token_type_hint != "refresh_token":
-            access = AccessToken.objects.select_related("application", "user").filter(token_checksum=checksum).first()
-            if access is not None:
-                return self._access_token_claims(access, caller)
-        refresh = RefreshToken.objects.select_related("application", "user").filter(token_checksum=checksum, revoked__isnull=True).first()
-        if refresh is not None and refresh.application.project_id == caller.project_id and refresh.application.is_active:
-            if refresh.user is None or user_may_use_client(refresh.user, refresh.application):
-                return {
-                    "client_id": refresh.application.client_id,
-                    "token_type": "refresh_token",
-                    "sub": str(refresh.user_id) if refresh.user_id else None,
-                    "iss": app_settings.ISSUER,
-                    "project": str(refresh.application.project_id),
-                }
-        return None
-
-    def _access_token_claims(self, access, caller):
-        application = access.application
-        if application is None or application.project_id != caller.project_id or not application.is_active:
-            return None
-        if access.is_expired():
-            return None
-        if access.user is not None and not user_may_use_client(access.user, application):
-            return None
-        from oauth.tokens import subject_for
-
-        return {
-            "scope": access.scope,
-            "client_id": application.client_id,
-            "token_type": "Bearer",
-            "sub": subject_for(user=access.user, client=application),
-            "exp": int(access.expires.timestamp()),
-            "iat": int(access.created.timestamp()),
-            "iss": app_settings.ISSUER,
-            "aud": f"{app_settings.ISSUER}/api",
-            "jti": access.jti,
-            "project": str(application.project_id),
-        }
+        return token_introspect(token=token, caller=request.client, hint=token_type_hint or "")

@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
-from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from oauth import selectors, services
 from oauth.app_settings import app_settings
@@ -250,17 +249,20 @@ class RevokeView(dot_views.RevokeTokenView):
 
 @method_decorator([csrf_exempt, never_cache, sensitive_post_parameters("client_secret", "token")], name="dispatch")
 class IntrospectView(View):
-    """RFC 7662 with client authentication (basic or post), answered by oauthlib + our validator."""
+    """RFC 7662: the caller authenticates (basic or post) and learns only about its project's tokens."""
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        core = get_oauthlib_core()
-        uri, http_method, body, headers = core._extract_params(request)
-        headers, body, status = core.server.create_introspect_response(uri, http_method, body, headers)
-        response = HttpResponse(content=body, status=status, content_type="application/json")
-        for name, value in headers.items():
-            response[name] = value
+        from oauth.introspection import client_authenticate, token_introspect
+
+        client = client_authenticate(request)
+        if client is None:
+            return with_description(request, JsonResponse({"error": "invalid_client"}, status=401))
+        if "token" not in request.POST:
+            return with_description(request, JsonResponse({"error": "invalid_request", "error_description": "The token parameter is missing."}, status=400))
+        claims = token_introspect(token=request.POST["token"], caller=client, hint=request.POST.get("token_type_hint", ""))
+        response = JsonResponse({"active": True, **claims} if claims else {"active": False})
         response["Cache-Control"] = "no-store"
-        return with_description(request, response)
+        return response
 
 
 class ConnectedAppsView(LoginRequiredMixin, View):

@@ -192,7 +192,10 @@ def _celery_in_process(settings):
 def _fresh_signing_key_cache():
     """Signing keys are cached per process; tests that empty the database must not see stale keys."""
     from oauth import keys
+    from oauth.client_cache import client_cache_forget
 
     keys._cache.update(at=0.0, keys=None)
+    client_cache_forget()
     yield
     keys._cache.update(at=0.0, keys=None)
+    client_cache_forget()

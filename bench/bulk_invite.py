@@ -1,0 +1,93 @@
+"""Bulk invite benchmark on PostgreSQL: invites per second and database queries per invite.
+
+    python bench/bulk_invite.py [--rows 1000]
+
+Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/identity_bench_invites; dropped and
+re-created). Each invite writes the user, allauth's email address, the membership, the set-password link,
+the outbox email and the audit events, exactly as in production; the email is handed to the broker (an
+in-memory one here: sending is measured by tests/notifications/test_delivery_integration.py).
+It runs a small batch and a large one: the queries per invite must not grow with the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(database_url: str) -> None:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ.update(DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=database_url, LOG_LEVEL="WARNING")
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def run_batch(project, owner, rows: int, tag: str) -> dict:
+    from django.db import connection
+
+    from accounts.services.bulk_invites import bulk_invite_process, bulk_invite_start
+    from audit.context import Actor
+
+    data = [{"email": f"{tag}-{n}@bench.example", "first_name": "Bench", "last_name": str(n)} for n in range(rows)]
+    actor = Actor(user=owner)
+    counted = {"statements": 0}
+
+    def count(execute, sql, params, many, context):
+        counted["statements"] += 1
+        return execute(sql, params, many, context)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):  # counts every statement, savepoints included
+        job, _ = bulk_invite_start(project=project, actor=actor, rows=data, source_name=tag)
+        job = bulk_invite_process(job_id=job.pk)
+    seconds = time.perf_counter() - started
+    queries = [None] * counted["statements"]
+    invited = sum(1 for r in job.results if r["outcome"] == "invited")
+    assert invited == rows, f"only {invited} of {rows} invited"
+    return {"rows": rows, "seconds": round(seconds, 2), "invites_per_s": round(rows / seconds, 1),
+            "queries": len(queries), "queries_per_invite": round(len(queries) / rows, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1000)
+    args = parser.parse_args()
+    setup_django(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity_bench_invites"))
+    from django.conf import settings
+
+    settings.DEBUG = False
+    from identity.celery import app
+
+    app.conf.update(task_always_eager=False, broker_url="memory://")  # publish, do not send in-process
+    from accounts.services import project_create, user_get_or_create
+
+    owner, _ = user_get_or_create(email="owner@bench.example", email_verified=True)
+    project = project_create(name="Bench invites", owner=owner)
+    small = run_batch(project, owner, max(args.rows // 10, 10), "small")
+    large = run_batch(project, owner, args.rows, "large")
+    print("\nBulk invite benchmark (PostgreSQL, in-process service calls, email handed to the broker)\n")
+    print("| batch | rows | seconds | invites/s | queries | queries/invite |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, r in (("small", small), ("large", large)):
+        print(f"| {label} | {r['rows']} | {r['seconds']} | {r['invites_per_s']} | {r['queries']} | {r['queries_per_invite']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""RFC 7662 token introspection, kept lean: it is the hottest endpoint of a resource server fleet.
+
+One SQL query per call (token + client + user + membership + verified email), clients from
+the short per-process cache, client secrets checked with the keyed hasher.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import uuid
+from urllib.parse import unquote_plus
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import check_password
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+
+from accounts.models import Membership
+from identity.clock import clock
+from oauth.app_settings import app_settings
+from oauth.client_cache import client_cached
+from oauth.models import AccessToken, Client, RefreshToken
+
+
+def _credentials(request: HttpRequest) -> tuple[str, str] | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.startswith("Basic "):
+        try:
+            client_id, secret = base64.b64decode(header[6:]).decode().split(":", 1)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return unquote_plus(client_id), unquote_plus(secret)
+    if request.POST.get("client_id") and request.POST.get("client_secret"):
+        return request.POST["client_id"], request.POST["client_secret"]
+    return None
+
+
+def client_authenticate(request: HttpRequest) -> Client | None:
+    """The confidential client that authenticated with basic or post credentials, else None."""
+    credentials = _credentials(request)
+    if credentials is None:
+        return None
+    client = client_cached(credentials[0])
+    if client is None or not client.is_active or client.client_type != Client.CLIENT_CONFIDENTIAL:
+        return None
+    if client.client_secret and check_password(credentials[1], client.client_secret):
+        return client
+    if (
+        client.retiring_client_secret
+        and client.retiring_secret_expires_at
+        and client.retiring_secret_expires_at > clock.now()
+        and check_password(credentials[1], client.retiring_client_secret)
+    ):
+        return client
+    return None
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user_checks(qs):
+    return qs.annotate(
+        member_ok=Exists(
+            Membership.objects.filter(user_id=OuterRef("user_id"), project_id=OuterRef("application__project_id"), is_active=True)
+        ),
+        email_ok=Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True, email__iexact=OuterRef("user__email"))),
+    )
+
+
+def _user_ok(row: dict) -> bool:
+    if row["user_id"] is None:
+        return True
+    return bool(row["user__is_active"] and row["member_ok"] and (row["email_ok"] or not row["user__email"]))
+
+
+_ACCESS_FIELDS = ("expires", "created", "scope", "jti", "user_id", "user__is_active", "user__email", "member_ok", "email_ok",
+                  "application__client_id", "application__project_id", "application__is_active")
+_MARKER = "__introspection_checksum__"
+_compiled: dict[str, tuple[str, list, int]] = {}
+
+
+def _access_row(checksum: str) -> dict | None:
+    """The access-token row, with the ORM's SQL compiled once per process and database vendor.
+
+    Compiling the queryset costs more than running it; the statement never changes, only
+    the checksum parameter does.
+    """
+    from django.db import connection
+
+    compiled = _compiled.get(connection.vendor)
+    if compiled is None:
+        queryset = _user_checks(AccessToken.objects.filter(token_checksum=_MARKER)).values(*_ACCESS_FIELDS)[:1]
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        compiled = (sql, list(params), list(params).index(_MARKER))
+        _compiled[connection.vendor] = compiled
+    sql, params, index = compiled
+    params = list(params)
+    params[index] = checksum
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_ACCESS_FIELDS, row, strict=True))
+    for name in ("expires", "created"):
+        values[name] = _aware(values[name], connection)
+    for name in ("user_id", "application__project_id"):  # SQLite hands UUIDs back as hex text
+        if values[name] is not None and not isinstance(values[name], uuid.UUID):
+            values[name] = uuid.UUID(str(values[name]))
+    return values
+
+
+def _aware(value, connection):
+    from django.utils import timezone as dj_timezone
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(value, str):  # SQLite returns text
+        value = parse_datetime(value)
+    if value is not None and dj_timezone.is_naive(value):
+        value = dj_timezone.make_aware(value, datetime.UTC)
+    return value
+
+
+def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | None:
+    """Claims of an active token the caller may know about, else None (`active: false`).
+
+    Inactive: unknown, expired, revoked; a deactivated user or membership, an unverified
+    email, a disabled client; and any token of *another project* than the caller's.
+    """
+    if not token:
+        return None
+    checksum = _checksum(token)
+    if hint != "refresh_token":
+        row = _access_row(checksum)
+        if row is not None:
+            if row["application__project_id"] != caller.project_id or not row["application__is_active"]:
+                return None
+            if row["expires"] <= clock.now() or not _user_ok(row):
+                return None
+            client_id = row["application__client_id"]
+            return {
+                "scope": row["scope"],
+                "client_id": client_id,
+                "token_type": "Bearer",
+                "sub": str(row["user_id"]) if row["user_id"] else f"client:{client_id}",
+                "exp": int(row["expires"].timestamp()),
+                "iat": int(row["created"].timestamp()),
+                "iss": app_settings.ISSUER,
+                "aud": f"{app_settings.ISSUER}/api",
+                "jti": row["jti"],
+                "project": str(row["application__project_id"]),
+            }
+    row = (
+        _user_checks(RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True))
+        .values("user_id", "user__is_active", "user__email", "member_ok", "email_ok",
+                "application__client_id", "application__project_id", "application__is_active")
+        .first()
+    )
+    if row is None or row["application__project_id"] != caller.project_id or not row["application__is_active"] or not _user_ok(row):
+        return None
+    return {
+        "client_id": row["application__client_id"],
+        "token_type": "refresh_token",
+        "sub": str(row["user_id"]) if row["user_id"] else None,
+        "iss": app_settings.ISSUER,
+        "project": str(row["application__project_id"]),
+    }
