@@ -83,6 +83,9 @@ class Client(AbstractApplication):
 
 
 class Grant(AbstractGrant):
+    # The OP session the code was issued in (a hash of it): becomes the ID token's `sid`.
+    sid = models.CharField(max_length=64, blank=True)
+
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
 

@@ -20,7 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from accounts.models import Membership
 from identity.clock import clock
 from oauth.app_settings import app_settings
-from oauth.models import AccessToken, Client, RefreshToken
+from oauth.models import AccessToken, Client, Grant, RefreshToken
 from oauth.scopes import OIDC_SCOPES
 
 OIDC_CLAIM_SCOPES = {
@@ -126,6 +126,7 @@ class Validator(OAuth2Validator):
         if not user_may_use_client(request.user, client):
             return False
         request.authorization_code_checksum = _checksum(code)
+        request.sid = Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
         return True
 
     def _revoke_tokens_of_code(self, code: str, client) -> None:
@@ -161,6 +162,13 @@ class Validator(OAuth2Validator):
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
         return access_token
+
+    def _create_authorization_code(self, request, code, expires=None):
+        grant = super()._create_authorization_code(request, code, expires)
+        sid = getattr(request, "sid", "") or ""
+        if sid:
+            Grant.objects.filter(pk=grant.pk).update(sid=sid)
+        return grant
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
@@ -232,10 +240,11 @@ class Validator(OAuth2Validator):
             ),
         }
 
-    def get_oidc_claims(self, token, token_handler, request):
-        claims = super().get_oidc_claims(token, token_handler, request)
-        claims["sid"] = getattr(request, "sid", None) or claims.get("sid")
-        return {k: v for k, v in claims.items() if v is not None}
+    def get_id_token_dictionary(self, token, token_handler, request):
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        if getattr(request, "sid", ""):
+            claims["sid"] = request.sid
+        return claims, expiration_time
 
     # --- RFC 7662 introspection -------------------------------------------------
     def introspect_token(self, token, token_type_hint, request, *args, **kwargs):

@@ -51,6 +51,15 @@ def cors(view):
     return wrapper
 
 
+def session_id_hash(request) -> str:
+    """A stable, non-secret identifier of the user's session at this OP (OIDC `sid`)."""
+    import hashlib
+
+    if not request.session.session_key:
+        request.session.save()
+    return hashlib.sha256(f"sid:{request.session.session_key}".encode()).hexdigest()[:32]
+
+
 def _absolute(name: str) -> str:
     return f"{app_settings.ISSUER}{reverse(name)}"
 
@@ -128,6 +137,11 @@ class AuthorizeView(dot_views.AuthorizationView):
             if reason is not None:
                 return reason
         return super().dispatch(request, *args, **kwargs)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        # oauthlib copies credentials onto its request: the grant records the session (`sid`).
+        credentials = {**credentials, "sid": session_id_hash(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _needs_fresh_login(self, request) -> bool:
         prompt = set(request.GET.get("prompt", "").split())

@@ -33,7 +33,7 @@ def test_happy_flow_id_token_validates_against_jwks(issuer, browser, web_client,
     assert token["token_type"].lower() == "bearer" and token["refresh_token"]
     claims = verify_id_token(token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=params["nonce"])
     assert claims["sub"] == str(member.pk)
-    assert "auth_time" in claims and "at_hash" in claims
+    assert "auth_time" in claims and "at_hash" in claims and len(claims["sid"]) == 32
     digest = hashlib.sha256(token["access_token"].encode()).digest()
     assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
     header = jwt_header(token["id_token"])
