@@ -75,3 +75,28 @@ def test_sign_up_with_taken_email_does_not_reveal_it(client, settings, user_fact
     assert User.objects.filter(email="taken@example.test").count() == 1
     # the owner of the taken address is told by email instead
     assert {m.to[0] for m in mailoutbox} == {"taken@example.test", "fresh@example.test"}
+
+
+def test_unverified_sign_up_gets_no_tokens_until_it_verifies(client, mailoutbox):
+    """The welcome email's link is the only way in: before it, no sign-in and no authorization."""
+    from urllib.parse import parse_qs, urlencode, urlparse
+
+    from audit.context import Actor
+    from oauth.services import ClientInput, client_create
+    from tests.oauth.conftest import authorize_params
+
+    project = ProjectFactory(allow_self_signup=True)
+    web = client_create(project=project, actor=Actor.system(), data=ClientInput(
+        name="Patient app", grant_types=["authorization_code"], redirect_uris=["https://app.example/cb"], skip_consent=True)).client
+    sign_up(client, project=project.slug)
+    user = User.objects.get(email="new@example.test")
+    params = authorize_params(web, scope="openid")
+    params.pop("_verifier")
+    browser = Client()
+    browser.force_login(user)  # even with a session, an unverified account is refused
+    denied = browser.get("/o/authorize/?" + urlencode(params))
+    assert parse_qs(urlparse(denied["Location"]).query)["error"] == ["access_denied"]
+    link = re.search(r"http://\S+/accounts/confirm-email/\S+/", mailoutbox[-1].body).group(0)
+    Client().post(urlparse(link).path)
+    allowed = browser.get("/o/authorize/?" + urlencode(params))
+    assert "code=" in allowed["Location"]
