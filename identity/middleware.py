@@ -17,5 +17,5 @@ class SecurityHeadersMiddleware:
             "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
             "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' https: http:",
         )
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
