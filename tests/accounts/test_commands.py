@@ -26,10 +26,15 @@ def test_createproject_with_password_creates_owner_who_can_sign_in():
     assert "a-long-password-1" not in output
 
 
-def test_createproject_without_password_prints_a_one_time_password_once():
+def test_createproject_without_password_prints_a_set_password_link(client):
     output = run("createproject", "--name", "Beta", "--owner-email", "beta@example.test")
-    password = output.split("One-time password: ")[1].split()[0]
-    assert authenticate(email="beta@example.test", password=password) is not None
+    link = output.split("Set-password link (works once, for 7 days): ")[1].split()[0]
+    owner = User.objects.get(email="beta@example.test")
+    assert not owner.has_usable_password()
+    path = link.split("8000", 1)[1]
+    response = client.post(path, {"new_password1": "a calm river at dawn", "new_password2": "a calm river at dawn"})
+    assert response.status_code == 303
+    assert authenticate(email="beta@example.test", password="a calm river at dawn") == owner
 
 
 def test_createproject_reuses_an_existing_user_without_touching_their_password(user_factory):
@@ -37,7 +42,7 @@ def test_createproject_reuses_an_existing_user_without_touching_their_password(u
     old_hash = user.password
     output = run("createproject", "--name", "Gamma", "--owner-email", "EXISTING@example.test")
     user.refresh_from_db()
-    assert user.password == old_hash and "One-time password" not in output
+    assert user.password == old_hash and "Set-password link" not in output
     assert Membership.objects.get(user=user, project__name="Gamma").role == Role.OWNER
 
 
