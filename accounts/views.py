@@ -43,6 +43,13 @@ def _paginate(request: HttpRequest, queryset, per_page: int | None = None):
     return paginator.get_page(request.GET.get("page"))
 
 
+def _query_without_page(request: HttpRequest) -> str:
+    """The current filters as a query string, for pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 def _apply_errors(form, error: ApplicationError) -> None:
     """Show a service's field errors next to the form fields (others at the top)."""
     placed = False
@@ -278,8 +285,6 @@ class AuditLogView(ProjectAdminView):
         action = request.GET.get("action", "")
         actor = request.GET.get("actor", "")
         events = audit_selectors.audit_event_list(project=self.project, action=action, actor_query=actor)
-        query = request.GET.copy()
-        query.pop("page", None)
         return self.render(
             request,
             "portal/audit/list.html",
@@ -288,7 +293,7 @@ class AuditLogView(ProjectAdminView):
                 "actions": AuditAction.choices,
                 "action": action,
                 "actor": actor,
-                "query_string": query.urlencode(),
+                "query_string": _query_without_page(request),
             },
         )
 

@@ -10,7 +10,7 @@ from accounts import selectors
 from accounts.forms import BulkInviteForm, InviteForm
 from accounts.services.bulk_invites import bulk_invite_parse_csv, bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
-from accounts.views import ProjectAdminView, _apply_errors, _paginate
+from accounts.views import ProjectAdminView, _apply_errors, _paginate, _query_without_page
 from identity.clock import clock
 from identity.errors import ApplicationError
 from notifications import selectors as outbox_selectors
@@ -51,8 +51,6 @@ class InvitationListView(ProjectAdminView):
         status = request.GET.get("status", "")
         query = request.GET.get("q", "")
         invitations = selectors.invitation_list(project=self.project, status=status, query=query)
-        params = request.GET.copy()
-        params.pop("page", None)
         return self.render(
             request,
             "portal/invitations/list.html",
@@ -61,7 +59,7 @@ class InvitationListView(ProjectAdminView):
                 "status": status,
                 "q": query,
                 "now": clock.now(),
-                "query_string": params.urlencode(),
+                "query_string": _query_without_page(request),
                 "statuses": ["pending", "accepted", "expired", "revoked"],
             },
         )
@@ -136,8 +134,6 @@ class OutboxListView(ProjectAdminView):
         status = request.GET.get("status", "")
         kind = request.GET.get("kind", "")
         query = request.GET.get("q", "")
-        params = request.GET.copy()
-        params.pop("page", None)
         page = _paginate(request, outbox_selectors.message_list(project=self.project, status=status, kind=kind, query=query))
         return self.render(
             request,
@@ -149,7 +145,7 @@ class OutboxListView(ProjectAdminView):
                 "q": query,
                 "statuses": MessageStatus.choices,
                 "kinds": MessageKind.choices,
-                "query_string": params.urlencode(),
+                "query_string": _query_without_page(request),
             },
         )
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.views import ProjectAdminView, _apply_errors, _paginate
+from accounts.views import ProjectAdminView, _apply_errors, _paginate, _query_without_page
 from identity.errors import ApplicationError
 from oauth import selectors, services
 from oauth.forms import ClientForm, client_initial
@@ -40,10 +40,12 @@ class ClientListView(ProjectAdminView):
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         query, status = request.GET.get("q", ""), request.GET.get("status", "")
-        params = request.GET.copy()
-        params.pop("page", None)
         page = _paginate(request, selectors.client_list(project=self.project, query=query, status=status))
-        return self.render(request, "portal/clients/list.html", {"page": page, "q": query, "status": status, "query_string": params.urlencode()})
+        return self.render(
+            request,
+            "portal/clients/list.html",
+            {"page": page, "q": query, "status": status, "query_string": _query_without_page(request)},
+        )
 
 
 class ClientCreateView(ProjectAdminView):

@@ -32,6 +32,18 @@ def _other_active_owners(membership: Membership) -> bool:
     )
 
 
+def _snapshot(membership: Membership) -> dict[str, Any]:
+    """The audited fields of a membership, for before/after diffs."""
+    return {
+        "role": membership.role,
+        "is_active": membership.is_active,
+        "access_policy": str(membership.access_policy_id) if membership.access_policy_id else None,
+        "access_parameters": membership.access_parameters,
+        "external_id": membership.external_id,
+        "profile": membership.profile,
+    }
+
+
 def _validate_parameters(policy: AccessPolicy | None, parameters: dict) -> dict[str, str]:
     if not isinstance(parameters, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()
@@ -145,14 +157,7 @@ def membership_update(
     at least one active owner.
     """
     membership = Membership.objects.select_for_update().select_related("project").get(pk=membership.pk)
-    before = {
-        "role": membership.role,
-        "is_active": membership.is_active,
-        "access_policy": str(membership.access_policy_id) if membership.access_policy_id else None,
-        "access_parameters": membership.access_parameters,
-        "external_id": membership.external_id,
-        "profile": membership.profile,
-    }
+    before = _snapshot(membership)
     if role is not UNSET and role != membership.role:
         if role not in Role.values:
             raise ApplicationError("Unknown role.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
@@ -189,14 +194,7 @@ def membership_update(
         membership.profile = (profile or "").strip()
     _check_and_save(membership)
 
-    after = {
-        "role": membership.role,
-        "is_active": membership.is_active,
-        "access_policy": str(membership.access_policy_id) if membership.access_policy_id else None,
-        "access_parameters": membership.access_parameters,
-        "external_id": membership.external_id,
-        "profile": membership.profile,
-    }
+    after = _snapshot(membership)
     changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if changes:
         action = AuditAction.MEMBERSHIP_UPDATED
