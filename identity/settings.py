@@ -27,7 +27,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "t
 APP_BASE_URL = env_str("APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ISSUER_URL = env_str("ISSUER_URL", APP_BASE_URL).rstrip("/")
 OIDC_SIGNING_KEY = env_str("OIDC_SIGNING_KEY").replace("\\n", "\n")  # RS256 PEM; else keys live in the DB
-CLIENT_SECRET_PEPPER = env_str("CLIENT_SECRET_PEPPER")  # defaults to SECRET_KEY (oauth/hashers.py)
+CLIENT_SECRET_PEPPER = env_str("CLIENT_SECRET_PEPPER")
+OAUTH_REFRESH_GRACE_SECONDS = env_int("OAUTH_REFRESH_GRACE_SECONDS", 5)  # defaults to SECRET_KEY (oauth/hashers.py)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_BASE_URL])
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -191,6 +192,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
+if PRODUCTION:  # __Host- cookies: HTTPS only, this host only, path / (ASVS V3.3.1)
+    SESSION_COOKIE_NAME = "__Host-session"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -286,9 +290,8 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    # Two refreshes of one token racing from the same client: the loser may still succeed
-    # within this window (DOT >= 3.4.1 honours it only for the token just superseded).
-    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": env_int("REFRESH_TOKEN_GRACE_SECONDS", 5),
+    # DOT's grace period needs plaintext tokens; ours (OAUTH_REFRESH_GRACE_SECONDS) works with hashes.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,
     "REQUEST_APPROVAL_PROMPT": "force",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],  # http only for loopback: oauth/services.py

@@ -28,6 +28,11 @@ class AppSettings:
         return int(self._setting("REFRESH_TOKEN_IDLE_LIFETIME", 14 * 24 * 3600))
 
     @property
+    def REFRESH_GRACE_SECONDS(self) -> int:  # noqa: N802
+        """Leeway for two concurrent refreshes of one token (see Validator._concurrent_refresh)."""
+        return int(self._setting("REFRESH_GRACE_SECONDS", 5))
+
+    @property
     def SECRET_ROTATION_GRACE(self) -> int:  # noqa: N802
         """How long a rotated-out client secret keeps working (seconds)."""
         return int(self._setting("SECRET_ROTATION_GRACE", 24 * 3600))

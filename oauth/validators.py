@@ -172,13 +172,54 @@ class Validator(OAuth2Validator):
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
         refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        sibling_of = getattr(request, "grace_refresh_token", None)
+        if previous_refresh_token is None and sibling_of is not None and sibling_of.token_family:
+            RefreshToken.objects.filter(pk=refresh.pk).update(token_family=sibling_of.token_family)
+            refresh.token_family = sibling_of.token_family
         checksum = getattr(access_token, "authorization_code_checksum", "") or ""
         if checksum:
             RefreshToken.objects.filter(pk=refresh.pk).update(authorization_code_checksum=checksum)
             refresh.authorization_code_checksum = checksum
         return refresh
 
+    def _concurrent_refresh(self, refresh_token, client, request) -> bool:
+        """Two refreshes of one token racing from the same client (RFC 9700 §4.14.2 leeway).
+
+        DOT's own grace period returns the token pair issued to the first request, which it
+        cannot do with hashed token storage. Instead, within OAUTH_REFRESH_GRACE_SECONDS of a
+        rotation, the just-superseded token gets a fresh pair *in the same family*: a later
+        replay (after the window) still revokes every branch of that family.
+        """
+        grace = app_settings.REFRESH_GRACE_SECONDS
+        if grace <= 0:
+            return False
+        rt = (
+            RefreshToken.objects.select_related("user")
+            .filter(token_checksum=_checksum(refresh_token), revoked__isnull=False, application=client)
+            .order_by("-revoked")
+            .first()
+        )
+        if rt is None or rt.revoked + timedelta(seconds=grace) <= clock.now():
+            return False
+        superseding = AccessToken.objects.filter(source_refresh_token=rt).first()
+        if superseding is None or not user_may_use_client(rt.user, client):
+            return False  # revoked on purpose (RFC 7009), not rotated: never honoured
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = None
+        request.grace_refresh_token = rt
+        request.grace_scopes = superseding.scope.split()
+        request.authorization_code_checksum = rt.authorization_code_checksum
+        return True
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        if getattr(request, "grace_refresh_token", None) is not None:
+            return request.grace_scopes
+        return super().get_original_scopes(refresh_token, request, *args, **kwargs)
+
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        if self._concurrent_refresh(refresh_token, client, request):
+            return True
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         rt = request.refresh_token_instance

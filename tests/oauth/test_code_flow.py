@@ -224,7 +224,7 @@ def test_refresh_rotation_and_reuse_revokes_family(issuer, browser, web_client):
     session = session_for(web_client)
     second = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
     assert second["refresh_token"] != first["refresh_token"]
-    RefreshToken.objects.filter(revoked__isnull=False).update(revoked=timezone.now() - timedelta(minutes=5))  # past grace
+    RefreshToken.objects.filter(revoked__isnull=False).update(revoked=timezone.now() - timedelta(minutes=5))  # past the window
     with pytest.raises(OAuthError) as exc:
         session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
     assert exc.value.error == "invalid_grant"
@@ -259,3 +259,29 @@ def test_deactivated_membership_stops_tokens_at_once(issuer, browser, web_client
     Membership.objects.filter(user=member, project=oauth_project).update(is_active=False)  # even without the signal
     assert userinfo(issuer, token["access_token"], "get").status_code == 401
     assert AccessToken.objects.exists()
+
+
+def test_two_concurrent_refreshes_both_succeed_then_replay_revokes_every_branch(issuer, browser, web_client, clock):
+    code, params = get_code(browser, web_client)
+    first = exchange(web_client, code, params, issuer)
+    session = session_for(web_client)
+    winner = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
+    loser = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])  # same token, in the window
+    assert winner["refresh_token"] != loser["refresh_token"]
+    assert userinfo(issuer, loser["access_token"], "get").status_code == 200
+    clock.advance(timedelta(seconds=30))
+    with pytest.raises(OAuthError) as exc:
+        session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
+    assert exc.value.error == "invalid_grant"
+    for branch in (winner, loser):
+        with pytest.raises(OAuthError):
+            session.refresh_token(f"{issuer}/o/token/", refresh_token=branch["refresh_token"])
+
+
+def test_revoked_refresh_token_is_not_honoured_in_the_window(issuer, browser, web_client):
+    code, params = get_code(browser, web_client)
+    token = exchange(web_client, code, params, issuer)
+    requests.post(f"{issuer}/o/revoke/", data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+                  auth=(web_client.client_id, web_client.plain_secret), timeout=10)
+    with pytest.raises(OAuthError):
+        session_for(web_client).refresh_token(f"{issuer}/o/token/", refresh_token=token["refresh_token"])
