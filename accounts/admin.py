@@ -52,9 +52,25 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "project", "role", "is_active", "access_policy", "external_id", "profile", "created_at")
+    list_display = (
+        "user",
+        "project",
+        "role",
+        "is_active",
+        "access_policy",
+        "external_id",
+        "profile",
+        "created_at",
+    )
     list_filter = ("role", "is_active", "project")
-    search_fields = ("user__email", "user__first_name", "user__last_name", "external_id", "profile", "project__name")
+    search_fields = (
+        "user__email",
+        "user__first_name",
+        "user__last_name",
+        "external_id",
+        "profile",
+        "project__name",
+    )
     raw_id_fields = ("user", "project", "access_policy", "invited_by")
     list_select_related = ("user", "project", "access_policy")
 
@@ -97,7 +113,16 @@ class SecurityRequestAdmin(admin.ModelAdmin):
 
 @admin.register(BulkInvite)
 class BulkInviteAdmin(admin.ModelAdmin):
-    list_display = ("project", "source_name", "status", "processed", "total", "created_by", "created_at", "finished_at")
+    list_display = (
+        "project",
+        "source_name",
+        "status",
+        "processed",
+        "total",
+        "created_by",
+        "created_at",
+        "finished_at",
+    )
     list_filter = ("status", "project")
     search_fields = ("source_name", "project__name", "created_by__email")
     readonly_fields = ("content_hash", "rows", "invalid_rows", "results", "processed", "total")

@@ -100,7 +100,9 @@ class ProjectListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         projects = api_helpers.project_list_for_caller(
-            user=request.user, only_project_id=api_helpers.token_project_id(request), client=automation_client(request)
+            user=request.user,
+            only_project_id=api_helpers.token_project_id(request),
+            client=automation_client(request),
         )
         return paginated_response(self, projects, self.OutputSerializer)
 

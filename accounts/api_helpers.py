@@ -49,7 +49,9 @@ def project_list_for_caller(*, user: User | None, only_project_id=None, client=N
 def project_get_for_caller(*, user: User | None, project_id, only_project_id=None, client=None) -> Project:
     """One of `project_list_for_caller`; anything else (other tenants included) is a 404."""
     project = (
-        project_list_for_caller(user=user, only_project_id=only_project_id, client=client).filter(pk=project_id).first()
+        project_list_for_caller(user=user, only_project_id=only_project_id, client=client)
+        .filter(pk=project_id)
+        .first()
     )
     if project is None:
         raise Http404("No such project.")

@@ -15,8 +15,12 @@ from accounts.services.invitations import InviteInput, invitation_create, invita
 from identity.api import Pagination
 from identity.errors import ApplicationError
 
-ERRORS = {400: OpenApiResponse(description="Error envelope"), 403: OpenApiResponse(description="Not an admin"),
-          404: OpenApiResponse(description="Not found (or another tenant's)"), 409: OpenApiResponse(description="Conflict")}
+ERRORS = {
+    400: OpenApiResponse(description="Error envelope"),
+    403: OpenApiResponse(description="Not an admin"),
+    404: OpenApiResponse(description="Not found (or another tenant's)"),
+    409: OpenApiResponse(description="Conflict"),
+}
 
 
 # The same gate as every project-scoped API (tenant, role, token binding, automation clients).
@@ -46,7 +50,9 @@ class InviteCreateApi(ProjectScopedApi):
         last_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
         access_policy = serializers.UUIDField(required=False, allow_null=True, default=None)
-        access_parameters = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+        access_parameters = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False, default=dict
+        )
         profile = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
         send_email = serializers.BooleanField(default=True)
         upsert = serializers.BooleanField(default=False)
@@ -68,7 +74,9 @@ class InviteCreateApi(ProjectScopedApi):
     )
     def get(self, request: Request, project_id) -> Response:
         invitations = selectors.invitation_list(
-            project=self.project, status=request.query_params.get("status", ""), query=request.query_params.get("q", "")
+            project=self.project,
+            status=request.query_params.get("status", ""),
+            query=request.query_params.get("q", ""),
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(invitations, request, view=self)
@@ -95,7 +103,9 @@ class InviteCreateApi(ProjectScopedApi):
                     "That access policy does not exist in this project.",
                     fields={"access_policy": ["Choose a policy of this project."]},
                 )
-        result = invitation_create(project=self.project, actor=self.actor, data=InviteInput(**data, access_policy=policy))
+        result = invitation_create(
+            project=self.project, actor=self.actor, data=InviteInput(**data, access_policy=policy)
+        )
         code = status.HTTP_200_OK if result.outcome == "updated" else status.HTTP_201_CREATED
         return Response(self.OutputSerializer(result).data, status=code)
 
@@ -138,7 +148,8 @@ class BulkInviteOutput(serializers.Serializer):
 class BulkInviteCreateApi(ProjectScopedApi):
     class InputSerializer(serializers.Serializer):
         rows = serializers.ListField(
-            child=serializers.DictField(), allow_empty=False,
+            child=serializers.DictField(),
+            allow_empty=False,
             help_text="Objects with email, external_id, first_name, last_name, role, access_policy (name or id), "
             "parameters (object or 'a=1;b=2'), profile.",
         )
@@ -161,7 +172,9 @@ class BulkInviteCreateApi(ProjectScopedApi):
             source_name="api",
             send_email=serializer.validated_data["send_email"],
         )
-        return Response(BulkInviteOutput(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+        return Response(
+            BulkInviteOutput(job).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        )
 
 
 class BulkInviteDetailApi(ProjectScopedApi):

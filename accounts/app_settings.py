@@ -21,7 +21,6 @@ class AppSettings:
     def APP_BASE_URL(self) -> str:  # noqa: N802
         return str(self._setting("APP_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
 
-
     @property
     def INVITE_LINK_TTL_SECONDS(self) -> int:  # noqa: N802
         return int(self._setting("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600))

@@ -1,3 +1,9 @@
+from accounts.app_settings import app_settings
+
+
 def portal(request):
-    """Expose the current project (set by the portal views) to every template."""
-    return {"current_project": getattr(request, "portal_project", None)}
+    """The current project (set by the portal views) and whether sign-up is open, for every template."""
+    return {
+        "current_project": getattr(request, "portal_project", None),
+        "signup_open": app_settings.SIGNUP_OPEN,
+    }

@@ -47,7 +47,10 @@ class MembershipForm(forms.Form):
     )
     external_id = forms.CharField(required=False, max_length=255, label="External ID")
     profile = forms.CharField(
-        required=False, max_length=100, label="FHIR profile", help_text="A reference such as Practitioner/123."
+        required=False,
+        max_length=100,
+        label="FHIR profile",
+        help_text="A reference such as Practitioner/123.",
     )
 
     def __init__(self, *args, project: Project, **kwargs) -> None:
@@ -97,7 +100,9 @@ class SignupForm(forms.Form):
     """Extra sign-up fields (allauth's ACCOUNT_SIGNUP_FORM_CLASS seam)."""
 
     project_name = forms.CharField(
-        max_length=120, required=False, label="Organisation or project name",
+        max_length=120,
+        required=False,
+        label="Organisation or project name",
         help_text="We create a project for you, and you become its owner.",
     )
     project = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -120,7 +125,9 @@ class SignupForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(required=False, help_text="Leave empty for someone known only by an external ID.")
+    email = forms.EmailField(
+        required=False, help_text="Leave empty for someone known only by an external ID."
+    )
     external_id = forms.CharField(required=False, max_length=255, label="External ID")
     first_name = forms.CharField(required=False, max_length=150)
     last_name = forms.CharField(required=False, max_length=150)
@@ -131,7 +138,9 @@ class InviteForm(forms.Form):
     access_parameters = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One name=value per line."
     )
-    profile = forms.CharField(required=False, max_length=100, label="FHIR profile", help_text="e.g. Practitioner/123")
+    profile = forms.CharField(
+        required=False, max_length=100, label="FHIR profile", help_text="e.g. Practitioner/123"
+    )
     send_email = forms.BooleanField(required=False, initial=True, label="Send the welcome email")
     upsert = forms.BooleanField(required=False, label="If already a member, update the membership instead")
 
@@ -144,7 +153,11 @@ class InviteForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("email") and not (data.get("external_id") or "").strip() and "email" not in self.errors:
+        if (
+            not data.get("email")
+            and not (data.get("external_id") or "").strip()
+            and "email" not in self.errors
+        ):
             self.add_error("email", "Give an email address or an external ID.")
         return data
 

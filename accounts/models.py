@@ -19,7 +19,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 SMART_INTERACTIONS = "cruds"
-FHIR_PROFILE_RE = re.compile(r"^(Patient|Practitioner|PractitionerRole|RelatedPerson|Person)/[A-Za-z0-9\-.]{1,64}$")
+FHIR_PROFILE_RE = re.compile(
+    r"^(Patient|Practitioner|PractitionerRole|RelatedPerson|Person)/[A-Za-z0-9\-.]{1,64}$"
+)
 RESOURCE_TYPE_RE = re.compile(r"^(\*|[A-Z][A-Za-z]{1,63})$")
 
 
@@ -119,9 +121,7 @@ class Project(models.Model):
     default_access_policy = models.ForeignKey(
         "accounts.AccessPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    jit_provisioning = models.BooleanField(
-        "provision federated users just in time", default=False
-    )
+    jit_provisioning = models.BooleanField("provision federated users just in time", default=False)
     allow_self_signup = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -139,7 +139,9 @@ class Project(models.Model):
     def clean(self) -> None:
         unknown = set(self.allowed_sign_in_methods or []) - set(SignInMethod.values)
         if unknown:
-            raise ValidationError({"allowed_sign_in_methods": f"Unknown sign-in method(s): {sorted(unknown)}"})
+            raise ValidationError(
+                {"allowed_sign_in_methods": f"Unknown sign-in method(s): {sorted(unknown)}"}
+            )
         if not self.allowed_sign_in_methods:
             raise ValidationError({"allowed_sign_in_methods": "Allow at least one sign-in method."})
 
@@ -231,9 +233,7 @@ class Membership(models.Model):
         blank=True,
         validators=[RegexValidator(FHIR_PROFILE_RE, "Use a FHIR reference such as Practitioner/123.")],
     )
-    invited_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
@@ -333,7 +333,9 @@ class BulkInvite(models.Model):
     source_name = models.CharField(max_length=255, blank=True)
     # SHA-256 of the normalised rows: the same file submitted twice is the same job.
     content_hash = models.CharField(max_length=64)
-    status = models.CharField(max_length=16, choices=BulkInviteStatus.choices, default=BulkInviteStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=BulkInviteStatus.choices, default=BulkInviteStatus.QUEUED
+    )
     send_email = models.BooleanField(default=True)
     rows = models.JSONField(default=list)  # the valid rows, normalised
     invalid_rows = models.JSONField(default=list)  # [{"row": n, "fields": {...}}] rejected before processing

@@ -30,7 +30,11 @@ def _get_or_404(queryset: QuerySet, message: str, **lookup) -> Model:
 
 def project_list_for_user(*, user: User) -> QuerySet[Project]:
     """Projects where `user` has an active membership."""
-    return Project.objects.filter(memberships__user=user, memberships__is_active=True).distinct().order_by("name")
+    return (
+        Project.objects.filter(memberships__user=user, memberships__is_active=True)
+        .distinct()
+        .order_by("name")
+    )
 
 
 def project_list_administered(*, user: User) -> QuerySet[Project]:
@@ -47,7 +51,9 @@ def membership_of(*, user: User, project: Project) -> Membership | None:
     return Membership.objects.filter(user=user, project=project, is_active=True).first()
 
 
-def project_get_for_admin(*, user: User, slug: str | None = None, project_id=None) -> tuple[Project, Membership]:
+def project_get_for_admin(
+    *, user: User, slug: str | None = None, project_id=None
+) -> tuple[Project, Membership]:
     """The project, if `user` administers it.
 
     404 when the user is not an active member (a project's existence is not
@@ -107,7 +113,10 @@ def access_policy_list(*, project: Project, query: str = "") -> QuerySet[AccessP
 
 def access_policy_get(*, project: Project, policy_id) -> AccessPolicy:
     return _get_or_404(
-        AccessPolicy.objects.prefetch_related("rules"), "No such access policy.", project=project, pk=policy_id
+        AccessPolicy.objects.prefetch_related("rules"),
+        "No such access policy.",
+        project=project,
+        pk=policy_id,
     )
 
 

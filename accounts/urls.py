@@ -11,7 +11,11 @@ urlpatterns = [
     path("switch/", views.SwitchProjectView.as_view(), name="switch"),
     path("<slug:project_slug>/", views.ProjectHomeView.as_view(), name="project"),
     path("<slug:project_slug>/users/", views.UserListView.as_view(), name="users"),
-    path("<slug:project_slug>/users/<uuid:membership_id>/", views.MembershipDetailView.as_view(), name="membership"),
+    path(
+        "<slug:project_slug>/users/<uuid:membership_id>/",
+        views.MembershipDetailView.as_view(),
+        name="membership",
+    ),
     path(
         "<slug:project_slug>/users/<uuid:membership_id>/deactivate/",
         views.MembershipStatusView.as_view(activate=False),
@@ -26,13 +30,17 @@ urlpatterns = [
     path("<slug:project_slug>/policies/new/", views.PolicyEditView.as_view(), name="policy_create"),
     path("<slug:project_slug>/policies/<uuid:policy_id>/", views.PolicyEditView.as_view(), name="policy"),
     path(
-        "<slug:project_slug>/policies/<uuid:policy_id>/delete/", views.PolicyDeleteView.as_view(), name="policy_delete"
+        "<slug:project_slug>/policies/<uuid:policy_id>/delete/",
+        views.PolicyDeleteView.as_view(),
+        name="policy_delete",
     ),
     path("<slug:project_slug>/audit/", views.AuditLogView.as_view(), name="audit"),
     # Client pages belong to the oauth app; the portal's URL map composes them here.
     path("<slug:project_slug>/clients/", oauth_views.ClientListView.as_view(), name="clients"),
     path("<slug:project_slug>/clients/new/", oauth_views.ClientCreateView.as_view(), name="client_create"),
-    path("<slug:project_slug>/clients/<int:client_pk>/", oauth_views.ClientDetailView.as_view(), name="client"),
+    path(
+        "<slug:project_slug>/clients/<int:client_pk>/", oauth_views.ClientDetailView.as_view(), name="client"
+    ),
     *[
         path(
             f"<slug:project_slug>/clients/<int:client_pk>/{action}/",
@@ -41,15 +49,31 @@ urlpatterns = [
         )
         for action in ("rotate", "disable", "enable", "delete")
     ],
-    path("<slug:project_slug>/identity-providers/", views.ComingSoonView.as_view(section="idps"), name="idps"),
+    path(
+        "<slug:project_slug>/identity-providers/", views.ComingSoonView.as_view(section="idps"), name="idps"
+    ),
     path("<slug:project_slug>/webhooks/", views.ComingSoonView.as_view(section="webhooks"), name="webhooks"),
     path("<slug:project_slug>/outbox/", inv.OutboxListView.as_view(), name="outbox"),
-    path("<slug:project_slug>/outbox/<uuid:message_id>/", inv.OutboxDetailView.as_view(), name="outbox_message"),
-    path("<slug:project_slug>/outbox/<uuid:message_id>/resend/", inv.OutboxResendView.as_view(), name="outbox_resend"),
-    path("<slug:project_slug>/outbox/<uuid:message_id>/html/", inv.OutboxPreviewHtmlView.as_view(), name="outbox_html"),
+    path(
+        "<slug:project_slug>/outbox/<uuid:message_id>/", inv.OutboxDetailView.as_view(), name="outbox_message"
+    ),
+    path(
+        "<slug:project_slug>/outbox/<uuid:message_id>/resend/",
+        inv.OutboxResendView.as_view(),
+        name="outbox_resend",
+    ),
+    path(
+        "<slug:project_slug>/outbox/<uuid:message_id>/html/",
+        inv.OutboxPreviewHtmlView.as_view(),
+        name="outbox_html",
+    ),
     path("<slug:project_slug>/users/invite/", inv.InviteView.as_view(), name="invite"),
     path("<slug:project_slug>/users/invite/bulk/", inv.BulkInviteView.as_view(), name="bulk_invite_upload"),
-    path("<slug:project_slug>/users/invite/bulk/<uuid:job_id>/", inv.BulkInviteDetailView.as_view(), name="bulk_invite"),
+    path(
+        "<slug:project_slug>/users/invite/bulk/<uuid:job_id>/",
+        inv.BulkInviteDetailView.as_view(),
+        name="bulk_invite",
+    ),
     path("<slug:project_slug>/invitations/", inv.InvitationListView.as_view(), name="invitations"),
     path(
         "<slug:project_slug>/invitations/<uuid:invitation_id>/resend/",

@@ -99,7 +99,9 @@ class HomeView(LoginRequiredMixin, View):
         administered = list(selectors.project_list_administered(user=request.user)[:1])
         if administered:
             return redirect("portal:users", project_slug=administered[0].slug)
-        return render(request, "portal/home.html", {"projects": selectors.project_list_for_user(user=request.user)})
+        return render(
+            request, "portal/home.html", {"projects": selectors.project_list_for_user(user=request.user)}
+        )
 
 
 class SwitchProjectView(LoginRequiredMixin, View):
@@ -149,7 +151,9 @@ class MembershipDetailView(ProjectAdminView):
     section = "users"
 
     def _context(self, membership, form) -> dict:
-        events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[:10]
+        events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[
+            :10
+        ]
         return {"membership": membership, "form": form, "events": events, "Role": Role}
 
     def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
@@ -176,7 +180,9 @@ class MembershipDetailView(ProjectAdminView):
                 _apply_errors(form, error)
             else:
                 messages.success(request, f"Saved {membership.user}.")
-                return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+                return redirect(
+                    "portal:membership", project_slug=self.project.slug, membership_id=membership.pk
+                )
         return self.render(request, "portal/users/detail.html", self._context(membership, form), status=400)
 
 
@@ -218,7 +224,9 @@ class PolicyEditView(ProjectAdminView):
 
     def get(self, request: HttpRequest, project_slug: str, policy_id=None) -> HttpResponse:
         policy = self._policy(policy_id)
-        form = AccessPolicyForm(initial={"name": policy.name, "description": policy.description} if policy else None)
+        form = AccessPolicyForm(
+            initial={"name": policy.name, "description": policy.description} if policy else None
+        )
         rules = RuleFormSet(
             prefix="rules",
             initial=[
@@ -228,7 +236,9 @@ class PolicyEditView(ProjectAdminView):
             if policy
             else None,
         )
-        return self.render(request, "portal/policies/edit.html", {"policy": policy, "form": form, "rules": rules})
+        return self.render(
+            request, "portal/policies/edit.html", {"policy": policy, "form": form, "rules": rules}
+        )
 
     def post(self, request: HttpRequest, project_slug: str, policy_id=None) -> HttpResponse:
         policy = self._policy(policy_id)
@@ -246,7 +256,9 @@ class PolicyEditView(ProjectAdminView):
                         project=self.project, actor=self.actor, rules=rule_data, **form.cleaned_data
                     )
                 else:
-                    services.access_policy_update(policy=policy, actor=self.actor, rules=rule_data, **form.cleaned_data)
+                    services.access_policy_update(
+                        policy=policy, actor=self.actor, rules=rule_data, **form.cleaned_data
+                    )
             except ApplicationError as error:
                 _apply_errors(form, error)
             else:
@@ -264,7 +276,9 @@ class PolicyDeleteView(ProjectAdminView):
         policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
         usage = access_policy_usage(policy)
         return self.render(
-            request, "portal/policies/delete.html", {"policy": policy, "usage": usage, "in_use": any(usage.values())}
+            request,
+            "portal/policies/delete.html",
+            {"policy": policy, "usage": usage, "in_use": any(usage.values())},
         )
 
     def post(self, request: HttpRequest, project_slug: str, policy_id) -> HttpResponse:

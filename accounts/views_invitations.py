@@ -23,13 +23,17 @@ class InviteView(ProjectAdminView):
     section = "users"
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        return self.render(request, "portal/invitations/invite.html", {"form": InviteForm(project=self.project)})
+        return self.render(
+            request, "portal/invitations/invite.html", {"form": InviteForm(project=self.project)}
+        )
 
     def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         form = InviteForm(request.POST, project=self.project)
         if form.is_valid():
             try:
-                result = invitation_create(project=self.project, actor=self.actor, data=InviteInput(**form.cleaned_data))
+                result = invitation_create(
+                    project=self.project, actor=self.actor, data=InviteInput(**form.cleaned_data)
+                )
             except ApplicationError as error:
                 _apply_errors(form, error)
             else:
@@ -104,7 +108,10 @@ class BulkInviteView(ProjectAdminView):
                     send_email=form.cleaned_data["send_email"],
                 )
             except ApplicationError as error:
-                form.add_error("file", " ".join([error.message, *error.fields.get("file", []), *error.fields.get("rows", [])]))
+                form.add_error(
+                    "file",
+                    " ".join([error.message, *error.fields.get("file", []), *error.fields.get("rows", [])]),
+                )
             else:
                 if not created:
                     messages.info(request, "This file was already submitted; here is its progress.")
@@ -134,7 +141,10 @@ class OutboxListView(ProjectAdminView):
         status = request.GET.get("status", "")
         kind = request.GET.get("kind", "")
         query = request.GET.get("q", "")
-        page = _paginate(request, outbox_selectors.message_list(project=self.project, status=status, kind=kind, query=query))
+        page = _paginate(
+            request,
+            outbox_selectors.message_list(project=self.project, status=status, kind=kind, query=query),
+        )
         return self.render(
             request,
             "portal/outbox/list.html",
@@ -156,7 +166,9 @@ class OutboxDetailView(ProjectAdminView):
     def get(self, request: HttpRequest, project_slug: str, message_id) -> HttpResponse:
         message = outbox_selectors.message_get(project=self.project, message_id=message_id)
         return self.render(
-            request, "portal/outbox/detail.html", {"message": message, "preview": outbox_settings.PREVIEW_ENABLED}
+            request,
+            "portal/outbox/detail.html",
+            {"message": message, "preview": outbox_settings.PREVIEW_ENABLED},
         )
 
 
@@ -183,10 +195,11 @@ class OutboxPreviewHtmlView(ProjectAdminView):
         if not outbox_settings.PREVIEW_ENABLED:
             raise Http404("Message preview is disabled.")
         message = outbox_selectors.message_get(project=self.project, message_id=message_id)
-        response = HttpResponse(message.body_html or "<p>(no HTML body)</p>", content_type="text/html; charset=utf-8")
-        response["Content-Security-Policy"] = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
+        response = HttpResponse(
+            message.body_html or "<p>(no HTML body)</p>", content_type="text/html; charset=utf-8"
+        )
+        response["Content-Security-Policy"] = (
+            "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
+        )
         response["Cache-Control"] = "no-store"
         return response
-
-
-

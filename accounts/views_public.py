@@ -14,7 +14,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.flows.set_password import set_password_complete
 from accounts.services.security_links import LinkError, LinkProblem, security_link_check
 
-PROBLEM_STATUS = {LinkProblem.INVALID: 404, LinkProblem.EXPIRED: 410, LinkProblem.USED: 410, LinkProblem.REVOKED: 410}
+PROBLEM_STATUS = {
+    LinkProblem.INVALID: 404,
+    LinkProblem.EXPIRED: 410,
+    LinkProblem.USED: 410,
+    LinkProblem.REVOKED: 410,
+}
 
 
 @method_decorator([never_cache, sensitive_post_parameters("new_password1", "new_password2")], name="dispatch")

@@ -47,7 +47,9 @@ class Actor:
         )
 
     def with_user(self, user: User) -> Actor:
-        return Actor(user=user, client_id=self.client_id, ip_address=self.ip_address, user_agent=self.user_agent)
+        return Actor(
+            user=user, client_id=self.client_id, ip_address=self.ip_address, user_agent=self.user_agent
+        )
 
     @classmethod
     def system(cls) -> Actor:

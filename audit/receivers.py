@@ -14,13 +14,17 @@ from audit.services import audit_record
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")
 def record_login(sender, request, user, **kwargs) -> None:
     if request is not None:
-        audit_record(action=AuditAction.USER_SIGNED_IN, actor=Actor.from_request(request).with_user(user), target=user)
+        audit_record(
+            action=AuditAction.USER_SIGNED_IN, actor=Actor.from_request(request).with_user(user), target=user
+        )
 
 
 @receiver(user_logged_out, dispatch_uid="audit_user_logged_out")
 def record_logout(sender, request, user, **kwargs) -> None:
     if request is not None and user is not None:
-        audit_record(action=AuditAction.USER_SIGNED_OUT, actor=Actor.from_request(request).with_user(user), target=user)
+        audit_record(
+            action=AuditAction.USER_SIGNED_OUT, actor=Actor.from_request(request).with_user(user), target=user
+        )
 
 
 @receiver(user_login_failed, dispatch_uid="audit_user_login_failed")
@@ -40,4 +44,8 @@ def record_login_failed(sender, credentials, request=None, **kwargs) -> None:
 @receiver(password_changed, dispatch_uid="audit_password_changed")
 @receiver(password_reset, dispatch_uid="audit_password_reset")
 def record_password_changed(sender, request, user, **kwargs) -> None:
-    audit_record(action=AuditAction.USER_PASSWORD_CHANGED, actor=Actor.from_request(request).with_user(user), target=user)
+    audit_record(
+        action=AuditAction.USER_PASSWORD_CHANGED,
+        actor=Actor.from_request(request).with_user(user),
+        target=user,
+    )

@@ -10,7 +10,9 @@ from django.db import models
 from audit.context import Actor
 from audit.models import AuditAction, AuditEvent, AuditOutcome
 
-_SECRET_KEY_RE = re.compile(r"(pass(word)?|secret|token|key|authorization|cookie|code_verifier|credential)", re.I)
+_SECRET_KEY_RE = re.compile(
+    r"(pass(word)?|secret|token|key|authorization|cookie|code_verifier|credential)", re.I
+)
 REDACTED = "[redacted]"
 
 

@@ -28,7 +28,9 @@ def setup_django(database_url: str) -> None:
     with psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=database_url, LOG_LEVEL="WARNING")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=database_url, LOG_LEVEL="WARNING"
+    )
     os.environ.pop("REDIS_URL", None)
     import django
 
@@ -44,7 +46,9 @@ def run_batch(project, owner, rows: int, tag: str) -> dict:
     from accounts.services.bulk_invites import bulk_invite_process, bulk_invite_start
     from audit.context import Actor
 
-    data = [{"email": f"{tag}-{n}@bench.example", "first_name": "Bench", "last_name": str(n)} for n in range(rows)]
+    data = [
+        {"email": f"{tag}-{n}@bench.example", "first_name": "Bench", "last_name": str(n)} for n in range(rows)
+    ]
     actor = Actor(user=owner)
     counted = {"statements": 0}
 
@@ -60,15 +64,24 @@ def run_batch(project, owner, rows: int, tag: str) -> dict:
     queries = [None] * counted["statements"]
     invited = sum(1 for r in job.results if r["outcome"] == "invited")
     assert invited == rows, f"only {invited} of {rows} invited"
-    return {"rows": rows, "seconds": round(seconds, 2), "invites_per_s": round(rows / seconds, 1),
-            "queries": len(queries), "queries_per_invite": round(len(queries) / rows, 2)}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "invites_per_s": round(rows / seconds, 1),
+        "queries": len(queries),
+        "queries_per_invite": round(len(queries) / rows, 2),
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1000)
     args = parser.parse_args()
-    setup_django(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity_bench_invites"))
+    setup_django(
+        os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity_bench_invites")
+    )
     from django.conf import settings
 
     settings.DEBUG = False
@@ -85,7 +98,9 @@ def main() -> int:
     print("| batch | rows | seconds | invites/s | queries | queries/invite |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, r in (("small", small), ("large", large)):
-        print(f"| {label} | {r['rows']} | {r['seconds']} | {r['invites_per_s']} | {r['queries']} | {r['queries_per_invite']} |")
+        print(
+            f"| {label} | {r['rows']} | {r['seconds']} | {r['invites_per_s']} | {r['queries']} | {r['queries_per_invite']} |"
+        )
     return 0
 
 

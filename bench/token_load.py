@@ -104,13 +104,32 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def start_server(settings_module: str, database_url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    settings_module: str, database_url: str, workers: int, log: Path
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     handle = open(log, "w")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(
-        [PY, "-m", "gunicorn", "identity.wsgi", "-b", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "sync", "--backlog", "2048", "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env_for(settings_module, database_url), stdout=handle, stderr=subprocess.STDOUT,
+        [
+            PY,
+            "-m",
+            "gunicorn",
+            "identity.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "2048",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env_for(settings_module, database_url),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -129,8 +148,21 @@ def wrk(url: str, path: str, *, body: str, auth: str, expect: str, duration: int
         script.write(WRK_SCRIPT)
     env = {**os.environ, "WRK_BODY": body, "WRK_AUTH": auth, "WRK_EXPECT": expect}
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", script.name, url + path],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script.name,
+            url + path,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     match = re.search(r"RESULT (.*)", out)
     fields = dict(item.split("=") for item in match.group(1).split())
@@ -155,7 +187,9 @@ def basic(credentials: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--dot-duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
@@ -166,11 +200,22 @@ def main() -> int:
         return 2
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity_bench")
     recreate_database(database_url)
-    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env_for("identity.settings", database_url), check=True)
+    subprocess.run(
+        [PY, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env=env_for("identity.settings", database_url),
+        check=True,
+    )
     creds = {}
     for which, module in (("ours", "identity.settings"), ("dot", "bench.dot_defaults_settings")):
-        out = subprocess.run([PY, "-c", SETUP.format(which=which)], cwd=ROOT, env=env_for(module, database_url),
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [PY, "-c", SETUP.format(which=which)],
+            cwd=ROOT,
+            env=env_for(module, database_url),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         creds[which] = json.loads(out.strip().splitlines()[-1])
 
     logs = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -182,25 +227,47 @@ def main() -> int:
             # DOT's default scopes are "read"/"write"; ours asks for a portal scope.
             body = "grant_type=client_credentials" + ("&scope=portal.read" if which == "ours" else "")
             # warm-up: one token, also used for the introspection run
-            request = urllib.request.Request(url + "/o/token/", data=body.encode(), headers={"Authorization": auth})
+            request = urllib.request.Request(
+                url + "/o/token/", data=body.encode(), headers={"Authorization": auth}
+            )
             token = json.loads(urllib.request.urlopen(request, timeout=30).read())["access_token"]  # noqa: S310
             duration = args.duration if which == "ours" else args.dot_duration
-            results[which] = {"token": wrk(url, "/o/token/", body=body, auth=auth, expect="access_token",
-                                           duration=duration, connections=args.connections)}
+            results[which] = {
+                "token": wrk(
+                    url,
+                    "/o/token/",
+                    body=body,
+                    auth=auth,
+                    expect="access_token",
+                    duration=duration,
+                    connections=args.connections,
+                )
+            }
             if which == "ours":
-                results[which]["introspect"] = wrk(url, "/o/introspect/", body=f"token={token}", auth=auth,
-                                                   expect='"active": true', duration=args.duration, connections=args.connections)
+                results[which]["introspect"] = wrk(
+                    url,
+                    "/o/introspect/",
+                    body=f"token={token}",
+                    auth=auth,
+                    expect='"active": true',
+                    duration=args.duration,
+                    connections=args.connections,
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
 
-    print(f"\nClient-credentials benchmark: gunicorn --workers {args.workers} (sync), PostgreSQL, wrk -t2 -c{args.connections}, "
-          f"{os.cpu_count()} CPUs shared by server, database and load generator\n")
+    print(
+        f"\nClient-credentials benchmark: gunicorn --workers {args.workers} (sync), PostgreSQL, wrk -t2 -c{args.connections}, "
+        f"{os.cpu_count()} CPUs shared by server, database and load generator\n"
+    )
     print("| configuration | endpoint | requests/s | p50 ms | p95 ms | p99 ms | non-2xx | socket errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for which, label in (("ours", "ours"), ("dot", "DOT defaults")):
         for endpoint, r in results[which].items():
-            print(f"| {label} | {endpoint} | {r['per_second']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['non_2xx']} | {r['socket_errors']} |")
+            print(
+                f"| {label} | {endpoint} | {r['per_second']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['non_2xx']} | {r['socket_errors']} |"
+            )
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / "token_load.json").write_text(json.dumps(results, indent=2))

@@ -20,7 +20,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from identity.errors import ApplicationError, ErrorCode, error_body
 
 _CODE_BY_EXCEPTION = {
-    exceptions.NotAuthenticated: (ErrorCode.NOT_AUTHENTICATED, "Authentication credentials were not provided."),
+    exceptions.NotAuthenticated: (
+        ErrorCode.NOT_AUTHENTICATED,
+        "Authentication credentials were not provided.",
+    ),
     exceptions.AuthenticationFailed: (ErrorCode.NOT_AUTHENTICATED, "Authentication failed."),
     exceptions.PermissionDenied: (ErrorCode.PERMISSION_DENIED, "You do not have permission to do this."),
     exceptions.NotFound: (ErrorCode.NOT_FOUND, "Not found."),
@@ -44,9 +47,7 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(
-            error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status
-        )
+        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(

@@ -17,7 +17,10 @@ from django.db import models
 @lru_cache(maxsize=16)
 def _fernet(purpose: str, keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet(
-        [Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"{purpose}:{key}".encode()).digest())) for key in keys]
+        [
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"{purpose}:{key}".encode()).digest()))
+            for key in keys
+        ]
     )
 
 
@@ -43,12 +46,21 @@ class EncryptedTextField(models.TextField):
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         kwargs["purpose"] = self.purpose
-        return name, "django.db.models.TextField", args, {k: v for k, v in kwargs.items() if k not in ("purpose", "keys")}
+        return (
+            name,
+            "django.db.models.TextField",
+            args,
+            {k: v for k, v in kwargs.items() if k not in ("purpose", "keys")},
+        )
 
     def _keys(self) -> list[str]:
         from django.conf import settings
 
-        return list(self.keys()) if self.keys else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        return (
+            list(self.keys())
+            if self.keys
+            else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        )
 
     def from_db_value(self, value, expression, connection):
         if not value:

@@ -20,5 +20,7 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body(code=ErrorCode.SERVER_ERROR, message="Something went wrong on our side."), status=500)
+        return JsonResponse(
+            error_body(code=ErrorCode.SERVER_ERROR, message="Something went wrong on our side."), status=500
+        )
     return defaults.server_error(request)

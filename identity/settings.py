@@ -28,7 +28,9 @@ APP_BASE_URL = env_str("APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ISSUER_URL = env_str("ISSUER_URL", APP_BASE_URL).rstrip("/")
 OIDC_SIGNING_KEY = env_str("OIDC_SIGNING_KEY").replace("\\n", "\n")  # RS256 PEM; else keys live in the DB
 CLIENT_SECRET_PEPPER = env_str("CLIENT_SECRET_PEPPER")
-OAUTH_REFRESH_GRACE_SECONDS = env_int("OAUTH_REFRESH_GRACE_SECONDS", 5)  # defaults to SECRET_KEY (oauth/hashers.py)
+OAUTH_REFRESH_GRACE_SECONDS = env_int(
+    "OAUTH_REFRESH_GRACE_SECONDS", 5
+)  # defaults to SECRET_KEY (oauth/hashers.py)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_BASE_URL])
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # serves /static/ in production (no proxy config needed)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,12 +96,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
-        }
-    }
+    SQLITE_PATH = Path(env_str("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")))
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(SQLITE_PATH)}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery (Redis when REDIS_URL is set, in-process otherwise) -----
@@ -130,7 +130,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
-    "relay-outbox": {"task": "notifications.tasks.relay_outbox", "schedule": env_int("OUTBOX_RELAY_SECONDS", 30)},
+    "relay-outbox": {
+        "task": "notifications.tasks.relay_outbox",
+        "schedule": env_int("OUTBOX_RELAY_SECONDS", 30),
+    },
     "clear-expired-tokens": {"task": "oauth.tasks.clear_expired_tokens", "schedule": 3600},
 }
 
@@ -202,6 +205,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # keep a real Origin header for CSRF checks ("no-referrer" makes browsers send Origin: null).
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP inside the network
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if not PRODUCTION else 31536000)
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -313,6 +317,14 @@ OAUTH2_PROVIDER = {
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -24,7 +24,11 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("o/", include("oauth.urls")),
     path(".well-known/openid-configuration", oauth_views.openid_configuration, name="openid-configuration"),
-    path(".well-known/oauth-authorization-server", oauth_views.authorization_server_metadata, name="oauth-metadata"),
+    path(
+        ".well-known/oauth-authorization-server",
+        oauth_views.authorization_server_metadata,
+        name="oauth-metadata",
+    ),
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,16 @@ from notifications.models import OutboundMessage
 class OutboundMessageAdmin(admin.ModelAdmin):
     """Delivery state for operators. Bodies are not shown: they can carry set-password links."""
 
-    list_display = ("created_at", "to_email", "kind", "status", "attempts", "project", "sent_at", "last_error")
+    list_display = (
+        "created_at",
+        "to_email",
+        "kind",
+        "status",
+        "attempts",
+        "project",
+        "sent_at",
+        "last_error",
+    )
     list_filter = ("status", "kind", "project")
     search_fields = ("to_email", "subject", "esp_message_id", "idempotency_key")
     exclude = ("body_text", "body_html")

@@ -139,7 +139,11 @@ def message_publish(*, message_id, force: bool = False) -> bool:
         deliver_message.delay(str(message_id))
     except Exception as exc:  # broker down: the relay will pick the row up
         broker_breaker.trip()
-        logger.warning("outbox: could not publish message %s (%s); the relay will retry", message_id, exc.__class__.__name__)
+        logger.warning(
+            "outbox: could not publish message %s (%s); the relay will retry",
+            message_id,
+            exc.__class__.__name__,
+        )
         return False
     broker_breaker.reset()
     return True
@@ -151,16 +155,17 @@ def _claim(message_id) -> bool:
     claimable = Q(status__in=PENDING_STATUSES, next_attempt_at__lte=now) | Q(
         status=MessageStatus.SENDING, claimed_at__lt=stale
     )
-    updated = (
-        OutboundMessage.objects.filter(claimable, pk=message_id)
-        .update(status=MessageStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now)
+    updated = OutboundMessage.objects.filter(claimable, pk=message_id).update(
+        status=MessageStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
     )
     return updated == 1
 
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter, capped (AWS architecture blog's 'full jitter')."""
-    ceiling = min(app_settings.BACKOFF_MAX_SECONDS, app_settings.BACKOFF_BASE_SECONDS * (2 ** max(attempt - 1, 0)))
+    ceiling = min(
+        app_settings.BACKOFF_MAX_SECONDS, app_settings.BACKOFF_BASE_SECONDS * (2 ** max(attempt - 1, 0))
+    )
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
@@ -193,7 +198,11 @@ def message_deliver(*, message_id) -> DeliveryOutcome:
     anymail_status = getattr(email, "anymail_status", None)
     esp_id = getattr(anymail_status, "message_id", None) or ""
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-        status=MessageStatus.SENT, sent_at=_now(), last_error="", esp_message_id=str(esp_id)[:255], updated_at=_now()
+        status=MessageStatus.SENT,
+        sent_at=_now(),
+        last_error="",
+        esp_message_id=str(esp_id)[:255],
+        updated_at=_now(),
     )
     return DeliveryOutcome(status=MessageStatus.SENT)
 
@@ -207,7 +216,10 @@ def _record_failure(message: OutboundMessage, exc: Exception) -> DeliveryOutcome
             status=MessageStatus.DEAD, last_error=error, updated_at=_now()
         )
         logger.error(
-            "outbox: message %s is dead after %s attempt(s): %s", message.pk, message.attempts, exc.__class__.__name__
+            "outbox: message %s is dead after %s attempt(s): %s",
+            message.pk,
+            message.attempts,
+            exc.__class__.__name__,
         )
         return DeliveryOutcome(status=MessageStatus.DEAD)
     delay = backoff_seconds(message.attempts)
@@ -217,7 +229,13 @@ def _record_failure(message: OutboundMessage, exc: Exception) -> DeliveryOutcome
         next_attempt_at=_now() + timedelta(seconds=delay),
         updated_at=_now(),
     )
-    logger.warning("outbox: message %s attempt %s failed (%s); retry in %.0fs", message.pk, message.attempts, exc.__class__.__name__, delay)
+    logger.warning(
+        "outbox: message %s attempt %s failed (%s); retry in %.0fs",
+        message.pk,
+        message.attempts,
+        exc.__class__.__name__,
+        delay,
+    )
     return DeliveryOutcome(status=MessageStatus.FAILED, retry_in=delay)
 
 
@@ -227,7 +245,8 @@ def outbox_relay(*, limit: int | None = None) -> int:
     stale = now - timedelta(seconds=app_settings.SENDING_TIMEOUT_SECONDS)
     due = (
         OutboundMessage.objects.filter(
-            Q(status__in=PENDING_STATUSES, next_attempt_at__lte=now) | Q(status=MessageStatus.SENDING, claimed_at__lt=stale)
+            Q(status__in=PENDING_STATUSES, next_attempt_at__lte=now)
+            | Q(status=MessageStatus.SENDING, claimed_at__lt=stale)
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[: limit or app_settings.RELAY_BATCH_SIZE]

@@ -43,16 +43,24 @@ class ClientOutput(serializers.Serializer):
 
 class ClientWithSecretOutput(serializers.Serializer):
     client = ClientOutput()
-    client_secret = serializers.CharField(allow_null=True, help_text="Shown only in this response; store it now.")
+    client_secret = serializers.CharField(
+        allow_null=True, help_text="Shown only in this response; store it now."
+    )
 
 
 class ClientInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    client_type = serializers.ChoiceField(choices=[Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC], default=Client.CLIENT_CONFIDENTIAL)
-    grant_types = serializers.ListField(child=serializers.ChoiceField(choices=GrantType.values), allow_empty=False)
+    client_type = serializers.ChoiceField(
+        choices=[Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC], default=Client.CLIENT_CONFIDENTIAL
+    )
+    grant_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=GrantType.values), allow_empty=False
+    )
     redirect_uris = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=list(OIDC_SCOPES)), required=False, default=lambda: ["openid"])
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(OIDC_SCOPES)), required=False, default=lambda: ["openid"]
+    )
     access_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)
     refresh_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)
     skip_consent = serializers.BooleanField(default=False)
@@ -68,25 +76,44 @@ def _client_input(project, data: dict) -> services.ClientInput:
     if policy_id:
         policy = AccessPolicy.objects.filter(project=project, pk=policy_id).first()
         if policy is None:
-            raise ApplicationError("That access policy does not exist in this project.", fields={"access_policy": ["Choose a policy of this project."]})
+            raise ApplicationError(
+                "That access policy does not exist in this project.",
+                fields={"access_policy": ["Choose a policy of this project."]},
+            )
     return services.ClientInput(**data, access_policy=policy)
 
 
 class ClientListCreateApi(ProjectAdminApi):
-    @extend_schema(tags=["clients"], operation_id="clients_list", responses={200: ClientOutput(many=True), **ERRORS})
+    @extend_schema(
+        tags=["clients"], operation_id="clients_list", responses={200: ClientOutput(many=True), **ERRORS}
+    )
     def get(self, request: Request, project_id) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(
-            selectors.client_list(project=self.project, query=request.query_params.get("q", ""), status=request.query_params.get("status", "")),
-            request, view=self,
+            selectors.client_list(
+                project=self.project,
+                query=request.query_params.get("q", ""),
+                status=request.query_params.get("status", ""),
+            ),
+            request,
+            view=self,
         )
         return paginator.get_paginated_response(ClientOutput(page, many=True).data)
 
-    @extend_schema(tags=["clients"], operation_id="clients_create", request=ClientInputSerializer, responses={201: ClientWithSecretOutput, **ERRORS})
+    @extend_schema(
+        tags=["clients"],
+        operation_id="clients_create",
+        request=ClientInputSerializer,
+        responses={201: ClientWithSecretOutput, **ERRORS},
+    )
     def post(self, request: Request, project_id) -> Response:
         serializer = ClientInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        issued = services.client_create(project=self.project, actor=self.actor, data=_client_input(self.project, serializer.validated_data))
+        issued = services.client_create(
+            project=self.project,
+            actor=self.actor,
+            data=_client_input(self.project, serializer.validated_data),
+        )
         response = Response(ClientWithSecretOutput(issued).data, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"
         return response
@@ -97,23 +124,36 @@ class ClientDetailApi(ProjectAdminApi):
     def get(self, request: Request, project_id, client_pk) -> Response:
         return Response(ClientOutput(selectors.client_get(project=self.project, client_pk=client_pk)).data)
 
-    @extend_schema(tags=["clients"], operation_id="clients_update", request=ClientInputSerializer, responses={200: ClientOutput, **ERRORS})
+    @extend_schema(
+        tags=["clients"],
+        operation_id="clients_update",
+        request=ClientInputSerializer,
+        responses={200: ClientOutput, **ERRORS},
+    )
     def put(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
         serializer = ClientInputSerializer(data={"client_type": client.client_type, **request.data})
         serializer.is_valid(raise_exception=True)
-        client = services.client_update(client=client, actor=self.actor, data=_client_input(self.project, serializer.validated_data))
+        client = services.client_update(
+            client=client, actor=self.actor, data=_client_input(self.project, serializer.validated_data)
+        )
         return Response(ClientOutput(client).data)
 
     @extend_schema(tags=["clients"], operation_id="clients_destroy", responses={204: None, **ERRORS})
     def delete(self, request: Request, project_id, client_pk) -> Response:
-        services.client_delete(client=selectors.client_get(project=self.project, client_pk=client_pk), actor=self.actor)
+        services.client_delete(
+            client=selectors.client_get(project=self.project, client_pk=client_pk), actor=self.actor
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ClientRotateSecretApi(ProjectAdminApi):
-    @extend_schema(tags=["clients"], request=None, responses={200: ClientWithSecretOutput, **ERRORS},
-                   description="A new secret, shown once. The previous secret keeps working for the grace period.")
+    @extend_schema(
+        tags=["clients"],
+        request=None,
+        responses={200: ClientWithSecretOutput, **ERRORS},
+        description="A new secret, shown once. The previous secret keeps working for the grace period.",
+    )
     def post(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
         secret = services.client_rotate_secret(client=client, actor=self.actor)
@@ -129,7 +169,9 @@ class ClientStatusApi(ProjectAdminApi):
     @extend_schema(tags=["clients"], request=None, responses={200: ClientOutput, **ERRORS})
     def post(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
-        return Response(ClientOutput(services.client_set_active(client=client, actor=self.actor, active=self.active)).data)
+        return Response(
+            ClientOutput(services.client_set_active(client=client, actor=self.actor, active=self.active)).data
+        )
 
 
 class ClientDisableApi(ClientStatusApi):

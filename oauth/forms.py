@@ -11,24 +11,37 @@ class ClientForm(forms.Form):
     name = forms.CharField(max_length=255)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     client_type = forms.ChoiceField(
-        choices=[(Client.CLIENT_CONFIDENTIAL, "Confidential (a server that keeps a secret)"),
-                 (Client.CLIENT_PUBLIC, "Public (browser or native app, no secret; PKCE)")],
+        choices=[
+            (Client.CLIENT_CONFIDENTIAL, "Confidential (a server that keeps a secret)"),
+            (Client.CLIENT_PUBLIC, "Public (browser or native app, no secret; PKCE)"),
+        ],
         widget=forms.RadioSelect,
     )
     grant_types = forms.MultipleChoiceField(choices=GrantType.choices, widget=forms.CheckboxSelectMultiple)
     redirect_uris = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, matched exactly. https only; http://127.0.0.1 (any port) for native apps.",
     )
     scopes = forms.MultipleChoiceField(
-        choices=[(k, f"{k} — {v}") for k, v in OIDC_SCOPES.items()], widget=forms.CheckboxSelectMultiple, initial=["openid"]
+        choices=[(k, f"{k} — {v}") for k, v in OIDC_SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["openid"],
     )
-    access_token_lifetime = forms.IntegerField(required=False, min_value=60, help_text="Seconds; empty = 3600.")
-    refresh_token_lifetime = forms.IntegerField(required=False, min_value=60, help_text="Seconds; empty = 30 days.")
+    access_token_lifetime = forms.IntegerField(
+        required=False, min_value=60, help_text="Seconds; empty = 3600."
+    )
+    refresh_token_lifetime = forms.IntegerField(
+        required=False, min_value=60, help_text="Seconds; empty = 30 days."
+    )
     skip_consent = forms.BooleanField(required=False, label="First-party app: skip the consent page")
-    role = forms.ChoiceField(choices=ClientRole.choices, required=False, label="Portal API role (client credentials)")
+    role = forms.ChoiceField(
+        choices=ClientRole.choices, required=False, label="Portal API role (client credentials)"
+    )
     access_policy = forms.ModelChoiceField(queryset=AccessPolicy.objects.none(), required=False)
-    algorithm = forms.ChoiceField(choices=[("RS256", "RS256"), ("ES256", "ES256")], initial="RS256", label="ID token signature")
+    algorithm = forms.ChoiceField(
+        choices=[("RS256", "RS256"), ("ES256", "ES256")], initial="RS256", label="ID token signature"
+    )
 
     def __init__(self, *args, project, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -37,7 +50,11 @@ class ClientForm(forms.Form):
             self.fields["client_type"].disabled = True
 
     def clean_redirect_uris(self) -> list[str]:
-        return [line.strip() for line in (self.cleaned_data.get("redirect_uris") or "").splitlines() if line.strip()]
+        return [
+            line.strip()
+            for line in (self.cleaned_data.get("redirect_uris") or "").splitlines()
+            if line.strip()
+        ]
 
 
 def client_initial(client: Client) -> dict:

@@ -64,9 +64,15 @@ def _checksum(token: str) -> str:
 def _user_checks(qs):
     return qs.annotate(
         member_ok=Exists(
-            Membership.objects.filter(user_id=OuterRef("user_id"), project_id=OuterRef("application__project_id"), is_active=True)
+            Membership.objects.filter(
+                user_id=OuterRef("user_id"), project_id=OuterRef("application__project_id"), is_active=True
+            )
         ),
-        email_ok=Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True, email__iexact=OuterRef("user__email"))),
+        email_ok=Exists(
+            EmailAddress.objects.filter(
+                user_id=OuterRef("user_id"), verified=True, email__iexact=OuterRef("user__email")
+            )
+        ),
     )
 
 
@@ -76,8 +82,20 @@ def _user_ok(row: dict) -> bool:
     return bool(row["user__is_active"] and row["member_ok"] and (row["email_ok"] or not row["user__email"]))
 
 
-_ACCESS_FIELDS = ("expires", "created", "scope", "jti", "user_id", "user__is_active", "user__email", "member_ok", "email_ok",
-                  "application__client_id", "application__project_id", "application__is_active")
+_ACCESS_FIELDS = (
+    "expires",
+    "created",
+    "scope",
+    "jti",
+    "user_id",
+    "user__is_active",
+    "user__email",
+    "member_ok",
+    "email_ok",
+    "application__client_id",
+    "application__project_id",
+    "application__is_active",
+)
 _MARKER = "__introspection_checksum__"
 _compiled: dict[str, tuple[str, list, int]] = {}
 
@@ -92,7 +110,9 @@ def _access_row(checksum: str) -> dict | None:
 
     compiled = _compiled.get(connection.vendor)
     if compiled is None:
-        queryset = _user_checks(AccessToken.objects.filter(token_checksum=_MARKER)).values(*_ACCESS_FIELDS)[:1]
+        queryset = _user_checks(AccessToken.objects.filter(token_checksum=_MARKER)).values(*_ACCESS_FIELDS)[
+            :1
+        ]
         sql, params = queryset.query.get_compiler(connection=connection).as_sql()
         compiled = (sql, list(params), list(params).index(_MARKER))
         _compiled[connection.vendor] = compiled
@@ -155,11 +175,24 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
             }
     row = (
         _user_checks(RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True))
-        .values("user_id", "user__is_active", "user__email", "member_ok", "email_ok",
-                "application__client_id", "application__project_id", "application__is_active")
+        .values(
+            "user_id",
+            "user__is_active",
+            "user__email",
+            "member_ok",
+            "email_ok",
+            "application__client_id",
+            "application__project_id",
+            "application__is_active",
+        )
         .first()
     )
-    if row is None or row["application__project_id"] != caller.project_id or not row["application__is_active"] or not _user_ok(row):
+    if (
+        row is None
+        or row["application__project_id"] != caller.project_id
+        or not row["application__is_active"]
+        or not _user_ok(row)
+    ):
         return None
     return {
         "client_id": row["application__client_id"],

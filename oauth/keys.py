@@ -57,7 +57,10 @@ def signing_key_create(*, algorithm: str, status: str = SigningKeyStatus.ACTIVE)
     kid = jwk.JWK.from_pem(pem.encode()).thumbprint()
     now = clock.now()
     return SigningKey.objects.create(
-        kid=kid, algorithm=algorithm, private_pem=pem, status=status,
+        kid=kid,
+        algorithm=algorithm,
+        private_pem=pem,
+        status=status,
         activated_at=now if status == SigningKeyStatus.ACTIVE else None,
     )
 
@@ -71,7 +74,11 @@ def _load_all() -> list[LoadedKey]:
     for row in rows:
         if row.status == SigningKeyStatus.RETIRING and row.retire_after and row.retire_after <= now:
             continue
-        if app_settings.SIGNING_KEY_PEM and row.algorithm == "RS256" and row.status == SigningKeyStatus.ACTIVE:
+        if (
+            app_settings.SIGNING_KEY_PEM
+            and row.algorithm == "RS256"
+            and row.status == SigningKeyStatus.ACTIVE
+        ):
             continue  # the environment's key wins for RS256
         keys.append(_load(row.private_pem, row.kid, row.algorithm, row.status))
     return keys
@@ -83,7 +90,11 @@ def _ensure_keys() -> None:
         for algorithm in ("RS256", "ES256"):
             if algorithm == "RS256" and app_settings.SIGNING_KEY_PEM:
                 continue
-            if not SigningKey.objects.select_for_update().filter(algorithm=algorithm, status=SigningKeyStatus.ACTIVE).exists():
+            if (
+                not SigningKey.objects.select_for_update()
+                .filter(algorithm=algorithm, status=SigningKeyStatus.ACTIVE)
+                .exists()
+            ):
                 signing_key_create(algorithm=algorithm)
 
 
@@ -133,10 +144,9 @@ def signing_key_rotate(*, algorithm: str = "RS256", publish_only: bool = False) 
     if publish_only:
         key = signing_key_create(algorithm=algorithm, status=SigningKeyStatus.NEXT)
     else:
-        key = (
-            SigningKey.objects.select_for_update().filter(algorithm=algorithm, status=SigningKeyStatus.NEXT).first()
-            or signing_key_create(algorithm=algorithm, status=SigningKeyStatus.NEXT)
-        )
+        key = SigningKey.objects.select_for_update().filter(
+            algorithm=algorithm, status=SigningKeyStatus.NEXT
+        ).first() or signing_key_create(algorithm=algorithm, status=SigningKeyStatus.NEXT)
         now = clock.now()
         longest = max(app_settings.ACCESS_TOKEN_LIFETIME, 36000)
         SigningKey.objects.filter(algorithm=algorithm, status=SigningKeyStatus.ACTIVE).update(

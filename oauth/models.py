@@ -42,7 +42,9 @@ class Client(AbstractApplication):
     allowed_grant_types = models.JSONField(default=list, blank=True)
     allowed_scopes = models.TextField(blank=True, help_text="Space-separated scopes this client may request.")
     access_token_lifetime = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
-    refresh_token_lifetime = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds, absolute.")
+    refresh_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds, absolute."
+    )
     refresh_token_idle_lifetime = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
     role = models.CharField(max_length=16, choices=ClientRole.choices, blank=True, default="")
     access_policy = models.ForeignKey(
@@ -117,7 +119,10 @@ class IDToken(AbstractIDToken):
 def _key_material() -> list[str]:
     from django.conf import settings
 
-    return [getattr(settings, "OIDC_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        getattr(settings, "OIDC_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY,
+        *getattr(settings, "SECRET_KEY_FALLBACKS", []),
+    ]
 
 
 class SigningKeyStatus(models.TextChoices):
@@ -133,7 +138,9 @@ class SigningKey(models.Model):
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=8, choices=[("RS256", "RS256"), ("ES256", "ES256")])
     private_pem = EncryptedTextField(purpose="oidc-signing-key", keys=_key_material)
-    status = models.CharField(max_length=16, choices=SigningKeyStatus.choices, default=SigningKeyStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=SigningKeyStatus.choices, default=SigningKeyStatus.ACTIVE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     retiring_at = models.DateTimeField(null=True, blank=True)

@@ -17,13 +17,23 @@ def connected_apps(*, user) -> list[dict]:
     """Clients that hold a consent or live tokens for `user`."""
     now = timezone.now()
     client_ids = set(Consent.objects.filter(user=user).values_list("client_id", flat=True))
-    client_ids |= set(AccessToken.objects.filter(user=user, expires__gt=now).values_list("application_id", flat=True))
-    client_ids |= set(RefreshToken.objects.filter(user=user, revoked__isnull=True).values_list("application_id", flat=True))
+    client_ids |= set(
+        AccessToken.objects.filter(user=user, expires__gt=now).values_list("application_id", flat=True)
+    )
+    client_ids |= set(
+        RefreshToken.objects.filter(user=user, revoked__isnull=True).values_list("application_id", flat=True)
+    )
     consents = {c.client_id: c for c in Consent.objects.filter(user=user)}
     apps = []
     for client in Client.objects.filter(pk__in=client_ids).select_related("project").order_by("name"):
         consent = consents.get(client.pk)
-        apps.append({"client": client, "scopes": consent.scopes.split() if consent else [], "granted_at": consent.granted_at if consent else None})
+        apps.append(
+            {
+                "client": client,
+                "scopes": consent.scopes.split() if consent else [],
+                "granted_at": consent.granted_at if consent else None,
+            }
+        )
     return apps
 
 

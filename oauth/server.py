@@ -18,7 +18,14 @@ from oauth.tokens import expires_in
 
 
 class Server(OpenIDServer):
-    def __init__(self, request_validator, token_expires_in=None, token_generator=None, refresh_token_generator=None, **kwargs):
+    def __init__(
+        self,
+        request_validator,
+        token_expires_in=None,
+        token_generator=None,
+        refresh_token_generator=None,
+        **kwargs,
+    ):
         super().__init__(
             request_validator,
             token_expires_in=expires_in,

@@ -112,7 +112,10 @@ def _validate(data: ClientInput, project: Project) -> dict:
         errors["role"] = ["Only confidential clients can act on the portal API."]
     if data.access_policy is not None and data.access_policy.project_id != project.pk:
         errors["access_policy"] = ["Choose a policy of this project."]
-    for name, value in (("access_token_lifetime", data.access_token_lifetime), ("refresh_token_lifetime", data.refresh_token_lifetime)):
+    for name, value in (
+        ("access_token_lifetime", data.access_token_lifetime),
+        ("refresh_token_lifetime", data.refresh_token_lifetime),
+    ):
         if value is not None and not (60 <= value <= 90 * 24 * 3600):
             errors[name] = ["Between 60 seconds and 90 days."]
     if data.access_token_lifetime and data.access_token_lifetime > 24 * 3600:
@@ -128,7 +131,11 @@ def _validate(data: ClientInput, project: Project) -> dict:
                 errors["redirect_uris"] = ["The authorization code grant needs at least one redirect URI."]
     if errors:
         raise ApplicationError("The client is not valid.", fields=errors)
-    if GrantType.AUTHORIZATION_CODE in grants and "offline_access" in data.scopes and GrantType.REFRESH_TOKEN not in grants:
+    if (
+        GrantType.AUTHORIZATION_CODE in grants
+        and "offline_access" in data.scopes
+        and GrantType.REFRESH_TOKEN not in grants
+    ):
         grants.append(GrantType.REFRESH_TOKEN)
     primary = "authorization-code" if GrantType.AUTHORIZATION_CODE in grants else "client-credentials"
     return {"grants": grants, "redirect_uris": redirect_uris, "primary": primary}
@@ -160,7 +167,10 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
     )
     client.save()
     audit_record(
-        action=AuditAction.CLIENT_CREATED, actor=actor, project=project, target=client,
+        action=AuditAction.CLIENT_CREATED,
+        actor=actor,
+        project=project,
+        target=client,
         details={"grants": checked["grants"], "type": data.client_type, "role": data.role},
     )
     return IssuedClient(client=client, client_secret=secret)
@@ -170,7 +180,9 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
 def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     checked = _validate(data, client.project)
     if data.client_type != client.client_type:
-        raise ApplicationError("A client's type cannot change; create a new client.", fields={"client_type": ["Cannot change."]})
+        raise ApplicationError(
+            "A client's type cannot change; create a new client.", fields={"client_type": ["Cannot change."]}
+        )
     client.name = data.name.strip()
     client.description = data.description
     client.allowed_grant_types = checked["grants"]
@@ -201,14 +213,32 @@ def client_rotate_secret(*, client: Client, actor: Actor, grace_seconds: int | N
     client.retiring_secret_expires_at = now + timedelta(seconds=grace) if grace > 0 else None
     client.client_secret = _hash_secret(secret)
     client.secret_rotated_at = now
-    client.save(update_fields=["client_secret", "retiring_client_secret", "retiring_secret_expires_at", "secret_rotated_at", "updated"])
+    client.save(
+        update_fields=[
+            "client_secret",
+            "retiring_client_secret",
+            "retiring_secret_expires_at",
+            "secret_rotated_at",
+            "updated",
+        ]
+    )
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
-    audit_record(action=AuditAction.CLIENT_SECRET_ROTATED, actor=actor, project=client.project, target=client, details={"grace_seconds": grace})
+    audit_record(
+        action=AuditAction.CLIENT_SECRET_ROTATED,
+        actor=actor,
+        project=client.project,
+        target=client,
+        details={"grace_seconds": grace},
+    )
     return secret
 
 
 def _revoke_all_tokens(client: Client) -> None:
-    for family in RefreshToken.objects.filter(application=client, revoked__isnull=True).values_list("token_family", flat=True).distinct():
+    for family in (
+        RefreshToken.objects.filter(application=client, revoked__isnull=True)
+        .values_list("token_family", flat=True)
+        .distinct()
+    ):
         if family:
             RefreshToken.revoke_family(family)
     RefreshToken.objects.filter(application=client, revoked__isnull=True).update(revoked=clock.now())
@@ -223,7 +253,12 @@ def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
     if not active:
         _revoke_all_tokens(client)
-    audit_record(action=AuditAction.CLIENT_ENABLED if active else AuditAction.CLIENT_DISABLED, actor=actor, project=client.project, target=client)
+    audit_record(
+        action=AuditAction.CLIENT_ENABLED if active else AuditAction.CLIENT_DISABLED,
+        actor=actor,
+        project=client.project,
+        target=client,
+    )
     return client
 
 
@@ -237,7 +272,9 @@ def client_delete(*, client: Client, actor: Actor) -> None:
 
 
 def consent_record(*, user, client: Client, scopes: list[str]) -> Consent:
-    consent, created = Consent.objects.get_or_create(user=user, client=client, defaults={"scopes": " ".join(scopes)})
+    consent, created = Consent.objects.get_or_create(
+        user=user, client=client, defaults={"scopes": " ".join(scopes)}
+    )
     if not created:
         consent.scopes = " ".join(sorted(set(consent.scopes.split()) | set(scopes)))
         consent.save(update_fields=["scopes", "granted_at"])
@@ -248,12 +285,20 @@ def consent_record(*, user, client: Client, scopes: list[str]) -> Consent:
 def connected_app_revoke(*, user, client: Client) -> None:
     """The user withdraws a client's access: consent forgotten, their tokens revoked."""
     Consent.objects.filter(user=user, client=client).delete()
-    for family in RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).values_list("token_family", flat=True).distinct():
+    for family in (
+        RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True)
+        .values_list("token_family", flat=True)
+        .distinct()
+    ):
         if family:
             RefreshToken.revoke_family(family)
-    RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).update(revoked=clock.now())
+    RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).update(
+        revoked=clock.now()
+    )
     AccessToken.objects.filter(user=user, application=client).delete()
-    audit_record(action=AuditAction.CONSENT_REVOKED, actor=Actor(user=user), project=client.project, target=client)
+    audit_record(
+        action=AuditAction.CONSENT_REVOKED, actor=Actor(user=user), project=client.project, target=client
+    )
 
 
 def tokens_clear_expired() -> None:

@@ -27,7 +27,11 @@ def subject_for(*, user, client) -> str:
 
 def generate_access_token(request, refresh_token: bool = False) -> str:
     client = request.client
-    user = request.user if getattr(request, "user", None) is not None and getattr(request.user, "pk", None) else None
+    user = (
+        request.user
+        if getattr(request, "user", None) is not None and getattr(request.user, "pk", None)
+        else None
+    )
     if request.grant_type == "client_credentials":
         user = None
     now = int(time.time())

@@ -39,7 +39,10 @@ def user_may_use_client(user, client: Client) -> bool:
         return False
     if not Membership.objects.filter(user=user, project_id=client.project_id, is_active=True).exists():
         return False
-    if user.email and not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists():
+    if (
+        user.email
+        and not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+    ):
         return False
     return True
 
@@ -49,7 +52,11 @@ class Validator(OAuth2Validator):
         """DOT's lookup, served from the short per-process client cache (oauth/client_cache.py)."""
         from oauth.client_cache import client_cached
 
-        if isinstance(request.client, Client) and request.client.client_id == client_id and request.client.is_usable(request):
+        if (
+            isinstance(request.client, Client)
+            and request.client.client_id == client_id
+            and request.client.is_usable(request)
+        ):
             return request.client
         client = client_cached(client_id) if client_id else None
         if client is None or not client.is_usable(request):
@@ -101,7 +108,9 @@ class Validator(OAuth2Validator):
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         allowed = client.allowed_scope_set or set(OIDC_SCOPES)
-        return set(scopes) <= allowed and super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+        return set(scopes) <= allowed and super().validate_scopes(
+            client_id, scopes, client, request, *args, **kwargs
+        )
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         client = request.client or Client.objects.get(client_id=client_id)
@@ -126,7 +135,9 @@ class Validator(OAuth2Validator):
         if not user_may_use_client(request.user, client):
             return False
         request.authorization_code_checksum = _checksum(code)
-        request.sid = Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
+        request.sid = (
+            Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
+        )
         return True
 
     def _revoke_tokens_of_code(self, code: str, client) -> None:
@@ -171,7 +182,9 @@ class Validator(OAuth2Validator):
         return grant
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        refresh = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        refresh = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
         sibling_of = getattr(request, "grace_refresh_token", None)
         if previous_refresh_token is None and sibling_of is not None and sibling_of.token_family:
             RefreshToken.objects.filter(pk=refresh.pk).update(token_family=sibling_of.token_family)
@@ -230,7 +243,10 @@ class Validator(OAuth2Validator):
             return False
         started = rt.created
         if rt.token_family:
-            started = RefreshToken.objects.filter(token_family=rt.token_family).aggregate(m=Min("created"))["m"] or rt.created
+            started = (
+                RefreshToken.objects.filter(token_family=rt.token_family).aggregate(m=Min("created"))["m"]
+                or rt.created
+            )
         if started + timedelta(seconds=absolute) <= now:
             return False
         return user_may_use_client(rt.user, client)
@@ -240,7 +256,10 @@ class Validator(OAuth2Validator):
             return False
         user = request.access_token.user
         if user is not None and not user_may_use_client(user, request.access_token.application):
-            request.oauth2_error = {"error": "invalid_token", "error_description": "The access token is no longer valid."}
+            request.oauth2_error = {
+                "error": "invalid_token",
+                "error_description": "The access token is no longer valid.",
+            }
             return False
         return True
 
@@ -277,7 +296,10 @@ class Validator(OAuth2Validator):
             "name": lambda r: r.user.get_full_name(),
             "email": lambda r: r.user.email or "",
             "email_verified": lambda r: bool(
-                r.user.email and EmailAddress.objects.filter(user=r.user, email__iexact=r.user.email, verified=True).exists()
+                r.user.email
+                and EmailAddress.objects.filter(
+                    user=r.user, email__iexact=r.user.email, verified=True
+                ).exists()
             ),
         }
 

@@ -83,8 +83,22 @@ def discovery_document() -> dict:
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(OIDC_SCOPES),
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
-                             "name", "given_name", "family_name", "email", "email_verified"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "sid",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+            "email_verified",
+        ],
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
@@ -173,12 +187,18 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._relogin(request)
         client = Client.objects.get(client_id=credentials["client_id"])
         if not user_may_use_client(request.user, client):
-            return self._deny(credentials, client, "access_denied", "This account may not use this application.")
+            return self._deny(
+                credentials, client, "access_denied", "This account may not use this application."
+            )
         prompt = set(request.GET.get("prompt", "").split())
-        if "consent" not in prompt and selectors.consent_covers(user=request.user, client=client, scopes=scopes):
+        if "consent" not in prompt and selectors.consent_covers(
+            user=request.user, client=client, scopes=scopes
+        ):
             return self._approve(scopes, credentials, client)
         if "none" in prompt and not client.skip_authorization:
-            return self._deny(credentials, client, "consent_required", "The user has not approved this application.")
+            return self._deny(
+                credentials, client, "consent_required", "The user has not approved this application."
+            )
         return super().get(request, *args, **kwargs)
 
     def _approve(self, scopes, credentials, client):
@@ -198,7 +218,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         response = super().form_valid(form)
         if form.cleaned_data.get("allow") and response.status_code in (301, 302, 303):
             client = Client.objects.get(client_id=form.cleaned_data["client_id"])
-            services.consent_record(user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split())
+            services.consent_record(
+                user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split()
+            )
         return response
 
     def get_context_data(self, **kwargs):
@@ -207,10 +229,17 @@ class AuthorizeView(dot_views.AuthorizationView):
         return context
 
 
-@method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")], name="dispatch")
+@method_decorator(
+    [csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")],
+    name="dispatch",
+)
 class TokenView(dot_views.TokenView):
     def post(self, request, *args, **kwargs):
-        if request.POST.get("grant_type") not in ("authorization_code", "client_credentials", "refresh_token"):
+        if request.POST.get("grant_type") not in (
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+        ):
             # DOT routes the device grant itself; we offer none but these three.
             response = JsonResponse({"error": "unsupported_grant_type"}, status=400)
             return with_description(request, response)
@@ -218,15 +247,23 @@ class TokenView(dot_views.TokenView):
 
 
 token_view = cors(TokenView.as_view())
+
+
 class UserInfoView(dot_views.UserInfoView):
     """Claims about the signed-in user (GET, POST header, POST body). Client-credentials tokens
     have no user and get 401; a token in the query string is refused (RFC 9700 §4.3.2)."""
 
     def _create_userinfo_response(self, request):
         if "access_token" in request.GET:
-            return _bearer_error("invalid_request", "Send the access token in the Authorization header or the POST body.", 400)
+            return _bearer_error(
+                "invalid_request", "Send the access token in the Authorization header or the POST body.", 400
+            )
         token = _presented_token(request)
-        access = AccessToken.objects.select_related("user").filter(token_checksum=_checksum(token)).first() if token else None
+        access = (
+            AccessToken.objects.select_related("user").filter(token_checksum=_checksum(token)).first()
+            if token
+            else None
+        )
         if access is not None and access.user_id is None:
             return _bearer_error("invalid_token", "This token was not issued to a user.", 401)
         return super()._create_userinfo_response(request)
@@ -261,7 +298,9 @@ class RevokeView(dot_views.RevokeTokenView):
         return with_description(request, super().post(request, *args, **kwargs))
 
 
-@method_decorator([csrf_exempt, never_cache, sensitive_post_parameters("client_secret", "token")], name="dispatch")
+@method_decorator(
+    [csrf_exempt, never_cache, sensitive_post_parameters("client_secret", "token")], name="dispatch"
+)
 class IntrospectView(View):
     """RFC 7662: the caller authenticates (basic or post) and learns only about its project's tokens."""
 
@@ -272,8 +311,16 @@ class IntrospectView(View):
         if client is None:
             return with_description(request, JsonResponse({"error": "invalid_client"}, status=401))
         if "token" not in request.POST:
-            return with_description(request, JsonResponse({"error": "invalid_request", "error_description": "The token parameter is missing."}, status=400))
-        claims = token_introspect(token=request.POST["token"], caller=client, hint=request.POST.get("token_type_hint", ""))
+            return with_description(
+                request,
+                JsonResponse(
+                    {"error": "invalid_request", "error_description": "The token parameter is missing."},
+                    status=400,
+                ),
+            )
+        claims = token_introspect(
+            token=request.POST["token"], caller=client, hint=request.POST.get("token_type_hint", "")
+        )
         response = JsonResponse({"active": True, **claims} if claims else {"active": False})
         response["Cache-Control"] = "no-store"
         return response
@@ -283,7 +330,9 @@ class ConnectedAppsView(LoginRequiredMixin, View):
     """My account → Connected apps: clients holding grants for me, each revocable."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "oauth/connected_apps.html", {"apps": selectors.connected_apps(user=request.user)})
+        return render(
+            request, "oauth/connected_apps.html", {"apps": selectors.connected_apps(user=request.user)}
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         client = selectors.connected_app_get(user=request.user, client_id=request.POST.get("client_id", ""))
@@ -294,5 +343,3 @@ class ConnectedAppsView(LoginRequiredMixin, View):
         response = redirect("connected_apps")
         response.status_code = 303
         return response
-
-

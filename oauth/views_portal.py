@@ -30,7 +30,9 @@ def _input(data: dict) -> services.ClientInput:
 
 
 def _show_secret(view, request, client, secret: str, title: str) -> HttpResponse:
-    response = view.render(request, "portal/clients/secret.html", {"client": client, "secret": secret, "title": title})
+    response = view.render(
+        request, "portal/clients/secret.html", {"client": client, "secret": secret, "title": title}
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -52,14 +54,23 @@ class ClientCreateView(ProjectAdminView):
     section = "clients"
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        form = ClientForm(project=self.project, initial={"client_type": "confidential", "grant_types": ["authorization_code"], "scopes": ["openid"]})
+        form = ClientForm(
+            project=self.project,
+            initial={
+                "client_type": "confidential",
+                "grant_types": ["authorization_code"],
+                "scopes": ["openid"],
+            },
+        )
         return self.render(request, "portal/clients/form.html", {"form": form})
 
     def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         form = ClientForm(request.POST, project=self.project)
         if form.is_valid():
             try:
-                issued = services.client_create(project=self.project, actor=self.actor, data=_input(form.cleaned_data))
+                issued = services.client_create(
+                    project=self.project, actor=self.actor, data=_input(form.cleaned_data)
+                )
             except ApplicationError as error:
                 _apply_errors(form, error)
             else:
@@ -115,5 +126,8 @@ class ClientActionView(ProjectAdminView):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{client.name} is {'enabled' if self.action == 'enable' else 'disabled; its tokens were revoked'}.")
+            messages.success(
+                request,
+                f"{client.name} is {'enabled' if self.action == 'enable' else 'disabled; its tokens were revoked'}.",
+            )
         return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)

@@ -33,7 +33,10 @@ def require_service(available: bool, reason: str, *, flag: str = "REQUIRE_SERVIC
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # Argon2 is deliberately slow; tests of hashing itself override this.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "oauth.hashers.KeyedSHA256SecretHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oauth.hashers.KeyedSHA256SecretHasher",
+    ]
 
 
 @pytest.fixture

@@ -23,7 +23,12 @@ def password_reset_request(*, user: User, email: str) -> None:
         user=user, kind=SecurityRequestKind.RESET, used_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=now)
     # Brand the email with the user's (first active) project, if any.
-    membership = Membership.objects.filter(user=user, is_active=True).select_related("project").order_by("created_at").first()
+    membership = (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("project")
+        .order_by("created_at")
+        .first()
+    )
     project = membership.project if membership else None
     link = security_link_issue(kind=SecurityRequestKind.RESET, user=user, project=project)
     message_enqueue(

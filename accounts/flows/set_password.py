@@ -54,7 +54,12 @@ def set_password_complete(*, request: HttpRequest, security_request: SecurityReq
             project=security_request.project,
             target=security_request.membership,
         )
-    audit_record(action=AuditAction.USER_PASSWORD_CHANGED, actor=actor, target=user, details={"via": security_request.kind})
+    audit_record(
+        action=AuditAction.USER_PASSWORD_CHANGED,
+        actor=actor,
+        target=user,
+        details={"via": security_request.kind},
+    )
     if had_password and user.email:
         message_enqueue(
             kind=MessageKind.PASSWORD_CHANGED,

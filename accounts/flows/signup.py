@@ -26,7 +26,9 @@ def signup_allowed(*, project_slug: str | None) -> bool:
 
 
 @transaction.atomic
-def signup_complete(*, request: HttpRequest, user: User, project_slug: str | None, project_name: str = "") -> None:
+def signup_complete(
+    *, request: HttpRequest, user: User, project_slug: str | None, project_name: str = ""
+) -> None:
     actor = Actor.from_request(request).with_user(user)
     target = signup_target_project(project_slug)
     if target is not None:

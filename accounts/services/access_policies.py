@@ -46,7 +46,9 @@ def _save_policy(policy: AccessPolicy) -> None:
     policy.name = policy.name.strip()
     if not policy.name:
         raise ApplicationError("A policy needs a name.", fields={"name": ["This field is required."]})
-    clash = AccessPolicy.objects.filter(project_id=policy.project_id, name__iexact=policy.name).exclude(pk=policy.pk)
+    clash = AccessPolicy.objects.filter(project_id=policy.project_id, name__iexact=policy.name).exclude(
+        pk=policy.pk
+    )
     if clash.exists():
         raise ApplicationError(
             "A policy with that name already exists in this project.",
@@ -58,7 +60,9 @@ def _save_policy(policy: AccessPolicy) -> None:
         with transaction.atomic():
             policy.save()
     except IntegrityError as exc:  # a concurrent create with the same name
-        raise ApplicationError("A policy with that name already exists.", code=ErrorCode.CONFLICT, status=409) from exc
+        raise ApplicationError(
+            "A policy with that name already exists.", code=ErrorCode.CONFLICT, status=409
+        ) from exc
 
 
 def _rules_summary(policy: AccessPolicy) -> list[str]:

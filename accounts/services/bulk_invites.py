@@ -18,7 +18,16 @@ from audit.services import audit_record
 from identity.clock import clock
 from identity.errors import ApplicationError
 
-CSV_COLUMNS = ("email", "external_id", "first_name", "last_name", "role", "access_policy", "parameters", "profile")
+CSV_COLUMNS = (
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "role",
+    "access_policy",
+    "parameters",
+    "profile",
+)
 
 
 def bulk_invite_parse_csv(content: bytes) -> list[dict[str, str]]:
@@ -26,7 +35,9 @@ def bulk_invite_parse_csv(content: bytes) -> list[dict[str, str]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApplicationError("The file is not UTF-8 text.", fields={"file": ["Save the file as UTF-8 CSV."]}) from exc
+        raise ApplicationError(
+            "The file is not UTF-8 text.", fields={"file": ["Save the file as UTF-8 CSV."]}
+        ) from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not header or not ({"email", "external_id"} & set(header)):
@@ -37,7 +48,8 @@ def bulk_invite_parse_csv(content: bytes) -> list[dict[str, str]]:
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     if unknown:
         raise ApplicationError(
-            f"Unknown column(s): {', '.join(unknown)}.", fields={"file": [f"Known columns: {', '.join(CSV_COLUMNS)}."]}
+            f"Unknown column(s): {', '.join(unknown)}.",
+            fields={"file": [f"Known columns: {', '.join(CSV_COLUMNS)}."]},
         )
     reader.fieldnames = header
     return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
@@ -68,7 +80,9 @@ def _normalise(row: dict, policies: dict[str, AccessPolicy]) -> tuple[dict, dict
         "access_policy": None,
         "access_parameters": {},
     }
-    errors = invite_input_errors(InviteInput(**{k: data[k] for k in ("email", "external_id", "first_name", "last_name", "role")}))
+    errors = invite_input_errors(
+        InviteInput(**{k: data[k] for k in ("email", "external_id", "first_name", "last_name", "role")})
+    )
     policy_ref = str(row.get("access_policy") or "").strip()
     if policy_ref:
         policy = policies.get(policy_ref.lower())
@@ -96,7 +110,8 @@ def bulk_invite_start(
         raise ApplicationError("There is nothing to invite.", fields={"rows": ["Add at least one row."]})
     if len(rows) > app_settings.BULK_INVITE_MAX_ROWS:
         raise ApplicationError(
-            f"At most {app_settings.BULK_INVITE_MAX_ROWS} rows per upload.", fields={"rows": ["Split the file."]}
+            f"At most {app_settings.BULK_INVITE_MAX_ROWS} rows per upload.",
+            fields={"rows": ["Split the file."]},
         )
     policies: dict[str, AccessPolicy] = {}
     for policy in AccessPolicy.objects.filter(project=project):
@@ -109,7 +124,9 @@ def bulk_invite_start(
         if not errors and key in seen:
             errors = {"email": [f"Duplicate of row {seen[key]}."]}
         if errors:
-            invalid.append({"row": number, "fields": errors, "email": data["email"], "external_id": data["external_id"]})
+            invalid.append(
+                {"row": number, "fields": errors, "email": data["email"], "external_id": data["external_id"]}
+            )
             continue
         seen[key] = number
         valid.append({"row": number, **data})
@@ -177,7 +194,13 @@ def _invite_row(job: BulkInvite, row: dict, actor: Actor, policies: dict) -> dic
             result = invitation_create(project=job.project, actor=actor, data=data)
     except ApplicationError as error:
         outcome = "exists" if error.code == "already_member" else "error"
-        return {"row": row["row"], "email": row["email"], "outcome": outcome, "message": error.message, "fields": error.fields}
+        return {
+            "row": row["row"],
+            "email": row["email"],
+            "outcome": outcome,
+            "message": error.message,
+            "fields": error.fields,
+        }
     return {"row": row["row"], "email": row["email"], "outcome": result.outcome}
 
 
@@ -190,7 +213,9 @@ def bulk_invite_process(*, job_id) -> BulkInvite:
     if job.status == BulkInviteStatus.QUEUED:
         BulkInvite.objects.filter(pk=job.pk).update(status=BulkInviteStatus.RUNNING, started_at=clock.now())
     actor = Actor(user=job.created_by)
-    policies = {str(p.pk): p for p in AccessPolicy.objects.filter(project=job.project).prefetch_related("rules")}
+    policies = {
+        str(p.pk): p for p in AccessPolicy.objects.filter(project=job.project).prefetch_related("rules")
+    }
     chunk = app_settings.BULK_INVITE_CHUNK_SIZE
     while True:
         with transaction.atomic():

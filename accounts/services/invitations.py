@@ -156,11 +156,17 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
     needs_password = not user.has_usable_password() and bool(user.email)
     if needs_password:
         link = security_link_issue(
-            kind=SecurityRequestKind.INVITE, user=user, project=project, membership=membership, invited_by=actor.user
+            kind=SecurityRequestKind.INVITE,
+            user=user,
+            project=project,
+            membership=membership,
+            invited_by=actor.user,
         )
         invitation, outcome = link.request, "invited"
         if data.send_email:
-            _send_link_email(kind=MessageKind.WELCOME_SET_PASSWORD, invitation=invitation, url=link.url, actor=actor)
+            _send_link_email(
+                kind=MessageKind.WELCOME_SET_PASSWORD, invitation=invitation, url=link.url, actor=actor
+            )
     else:
         # Existing account (or one known only by external ID): nothing to set, the membership is live.
         now = clock.now()
@@ -209,9 +215,17 @@ def _base_url() -> str:
 @transaction.atomic
 def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
     """Send a pending or expired invitation again with a new link; the old link stops working."""
-    invitation = SecurityRequest.objects.select_for_update(of=("self",)).select_related("user", "project").get(pk=invitation.pk)
+    invitation = (
+        SecurityRequest.objects.select_for_update(of=("self",))
+        .select_related("user", "project")
+        .get(pk=invitation.pk)
+    )
     status = invitation.status_at(clock.now())
-    if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired") or not invitation.secret_hash:
+    if (
+        invitation.kind != SecurityRequestKind.INVITE
+        or status not in ("pending", "expired")
+        or not invitation.secret_hash
+    ):
         raise ApplicationError(
             f"Only pending or expired invitations can be resent (this one is {status}).",
             code=ErrorCode.CONFLICT,
@@ -220,9 +234,14 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
     if not invitation.user.email:
         raise ApplicationError("This person has no email address to send to.", status=400)
     link = security_link_rotate(request=invitation)
-    _send_link_email(kind=MessageKind.WELCOME_SET_PASSWORD, invitation=link.request, url=link.url, actor=actor)
+    _send_link_email(
+        kind=MessageKind.WELCOME_SET_PASSWORD, invitation=link.request, url=link.url, actor=actor
+    )
     audit_record(
-        action=AuditAction.INVITATION_RESENT, actor=actor, project=invitation.project, target=invitation.membership,
+        action=AuditAction.INVITATION_RESENT,
+        actor=actor,
+        project=invitation.project,
+        target=invitation.membership,
         details={"send_count": invitation.send_count},
     )
     return link.request
@@ -231,7 +250,11 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
 @transaction.atomic
 def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityRequest:
     """Withdraw a pending or expired invitation: the link dies and the membership is deactivated."""
-    invitation = SecurityRequest.objects.select_for_update(of=("self",)).select_related("user", "project").get(pk=invitation.pk)
+    invitation = (
+        SecurityRequest.objects.select_for_update(of=("self",))
+        .select_related("user", "project")
+        .get(pk=invitation.pk)
+    )
     status = invitation.status_at(clock.now())
     if invitation.kind != SecurityRequestKind.INVITE or status not in ("pending", "expired"):
         raise ApplicationError(
@@ -254,6 +277,9 @@ def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
             idempotency_key=f"security-request:{invitation.pk}:revoked",
         )
     audit_record(
-        action=AuditAction.INVITATION_REVOKED, actor=actor, project=invitation.project, target=invitation.membership
+        action=AuditAction.INVITATION_REVOKED,
+        actor=actor,
+        project=invitation.project,
+        target=invitation.membership,
     )
     return invitation

@@ -21,7 +21,9 @@ def _actor_is_owner(project: Project, actor: Actor) -> bool:
         return actor.client_id == ""  # operator commands act as the system, with full rights
     if actor.user.is_superuser:
         return True
-    return Membership.objects.filter(project=project, user=actor.user, role=Role.OWNER, is_active=True).exists()
+    return Membership.objects.filter(
+        project=project, user=actor.user, role=Role.OWNER, is_active=True
+    ).exists()
 
 
 def _other_active_owners(membership: Membership) -> bool:
@@ -54,7 +56,11 @@ def _validate_parameters(policy: AccessPolicy | None, parameters: dict) -> dict[
         )
     if policy is None:
         return parameters
-    needed = set().union(*(rule.parameter_names for rule in policy.rules.all())) if policy.rules.exists() else set()
+    needed = (
+        set().union(*(rule.parameter_names for rule in policy.rules.all()))
+        if policy.rules.exists()
+        else set()
+    )
     missing = sorted(name for name in needed if not parameters.get(name))
     if missing:
         raise ApplicationError(
@@ -81,7 +87,9 @@ def membership_create(
             "This user is already a member of the project.", code=ErrorCode.CONFLICT, status=409
         )
     if role == Role.OWNER and not _actor_is_owner(project, actor):
-        raise ApplicationError("Only an owner can make someone an owner.", code=ErrorCode.PERMISSION_DENIED, status=403)
+        raise ApplicationError(
+            "Only an owner can make someone an owner.", code=ErrorCode.PERMISSION_DENIED, status=403
+        )
     membership = Membership(
         project=project,
         user=user,
@@ -109,7 +117,9 @@ def _check_and_save(membership: Membership) -> None:
             "That access policy does not exist in this project.",
             fields={"access_policy": ["Choose a policy of this project."]},
         )
-    membership.access_parameters = _validate_parameters(membership.access_policy, membership.access_parameters)
+    membership.access_parameters = _validate_parameters(
+        membership.access_policy, membership.access_parameters
+    )
     if (
         membership.external_id
         and Membership.objects.filter(project_id=membership.project_id, external_id=membership.external_id)
@@ -160,10 +170,14 @@ def membership_update(
     before = _snapshot(membership)
     if role is not UNSET and role != membership.role:
         if role not in Role.values:
-            raise ApplicationError("Unknown role.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
+            raise ApplicationError(
+                "Unknown role.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]}
+            )
         if Role.OWNER in (role, membership.role) and not _actor_is_owner(membership.project, actor):
             raise ApplicationError(
-                "Only an owner can grant or remove the owner role.", code=ErrorCode.PERMISSION_DENIED, status=403
+                "Only an owner can grant or remove the owner role.",
+                code=ErrorCode.PERMISSION_DENIED,
+                status=403,
             )
         if membership.role == Role.OWNER and not _other_active_owners(membership):
             raise ApplicationError(
@@ -176,7 +190,9 @@ def membership_update(
     if is_active is not UNSET and is_active != membership.is_active:
         if membership.role == Role.OWNER and not _actor_is_owner(membership.project, actor):
             raise ApplicationError(
-                "Only an owner can deactivate or reactivate an owner.", code=ErrorCode.PERMISSION_DENIED, status=403
+                "Only an owner can deactivate or reactivate an owner.",
+                code=ErrorCode.PERMISSION_DENIED,
+                status=403,
             )
         if not is_active and membership.role == Role.OWNER and not _other_active_owners(membership):
             raise ApplicationError(
@@ -199,12 +215,22 @@ def membership_update(
     if changes:
         action = AuditAction.MEMBERSHIP_UPDATED
         if list(changes) == ["is_active"]:
-            action = AuditAction.MEMBERSHIP_REACTIVATED if membership.is_active else AuditAction.MEMBERSHIP_DEACTIVATED
+            action = (
+                AuditAction.MEMBERSHIP_REACTIVATED
+                if membership.is_active
+                else AuditAction.MEMBERSHIP_DEACTIVATED
+            )
         audit_record(
-            action=action, actor=actor, project=membership.project, target=membership, details={"changes": changes}
+            action=action,
+            actor=actor,
+            project=membership.project,
+            target=membership,
+            details={"changes": changes},
         )
         if "is_active" in changes:
-            signal = signals.membership_reactivated if membership.is_active else signals.membership_deactivated
+            signal = (
+                signals.membership_reactivated if membership.is_active else signals.membership_deactivated
+            )
             transaction.on_commit(
                 lambda: signal.send(sender=Membership, membership=membership, actor=actor), robust=False
             )

@@ -19,14 +19,19 @@ def _unique_slug(base: str) -> str:
 
 
 @transaction.atomic
-def project_create(*, name: str, owner: User, actor: Actor | None = None, slug: str | None = None, **fields) -> Project:
+def project_create(
+    *, name: str, owner: User, actor: Actor | None = None, slug: str | None = None, **fields
+) -> Project:
     """Create a project with `owner` as its first (owner) member."""
     name = name.strip()
     if not name:
         raise ApplicationError("A project needs a name.", fields={"name": ["This field is required."]})
     if slug and Project.objects.filter(slug=slug).exists():
         raise ApplicationError(
-            f"The slug {slug!r} is taken.", code=ErrorCode.CONFLICT, status=409, fields={"slug": ["Already taken."]}
+            f"The slug {slug!r} is taken.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+            fields={"slug": ["Already taken."]},
         )
     project = Project(name=name, slug=slug or _unique_slug(name), **fields)
     project.full_clean()

@@ -25,7 +25,11 @@ def _password_fingerprint(user: User) -> str:
 
 
 def _ttl(kind: str) -> timedelta:
-    seconds = app_settings.INVITE_LINK_TTL_SECONDS if kind == SecurityRequestKind.INVITE else app_settings.RESET_LINK_TTL_SECONDS
+    seconds = (
+        app_settings.INVITE_LINK_TTL_SECONDS
+        if kind == SecurityRequestKind.INVITE
+        else app_settings.RESET_LINK_TTL_SECONDS
+    )
     return timedelta(seconds=seconds)
 
 
@@ -77,7 +81,14 @@ def security_link_rotate(*, request: SecurityRequest) -> IssuedLink:
     request.last_sent_at = now
     request.send_count += 1
     request.save(
-        update_fields=["secret_hash", "password_fingerprint", "email", "expires_at", "last_sent_at", "send_count"]
+        update_fields=[
+            "secret_hash",
+            "password_fingerprint",
+            "email",
+            "expires_at",
+            "last_sent_at",
+            "send_count",
+        ]
     )
     return IssuedLink(request=request, url=security_link_url(request, secret))
 

@@ -26,7 +26,9 @@ def user_get_or_create(
         existing = User.objects.filter(email__iexact=email).first()
         if existing is not None:
             return existing, False
-    user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+    user = User.objects.create_user(
+        email=email, password=password, first_name=first_name, last_name=last_name
+    )
     if email:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
     return user, True

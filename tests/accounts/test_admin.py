@@ -60,17 +60,25 @@ def test_no_secret_shown_for_users_and_clients(operator_client):
     user = UserFactory()
     membership = MembershipFactory(user=user)
     client = Client(
-        project=membership.project, name="Lab app", client_type="confidential",
-        authorization_grant_type="client-credentials", client_secret="plain-client-secret-value",
+        project=membership.project,
+        name="Lab app",
+        client_type="confidential",
+        authorization_grant_type="client-credentials",
+        client_secret="plain-client-secret-value",
     )
     client.save()
     token = AccessToken.objects.create(
-        user=user, application=client, token="plain-access-token-value", expires=timezone.now() + timedelta(hours=1)
+        user=user,
+        application=client,
+        token="plain-access-token-value",
+        expires=timezone.now() + timedelta(hours=1),
     )
     user_page = operator_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
     assert user.password not in user_page
     client_page = operator_client.get(reverse("admin:oauth_client_change", args=[client.pk])).content.decode()
     client.refresh_from_db()
     assert "plain-client-secret-value" not in client_page and client.client_secret not in client_page
-    token_page = operator_client.get(reverse("admin:oauth_accesstoken_change", args=[token.pk])).content.decode()
+    token_page = operator_client.get(
+        reverse("admin:oauth_accesstoken_change", args=[token.pk])
+    ).content.decode()
     assert "plain-access-token-value" not in token_page

@@ -24,7 +24,9 @@ def url(project, suffix=""):
 
 
 def test_invite_new_user(api, project, mailoutbox):
-    response = api.post(url(project), {"email": "new@example.test", "first_name": "New", "role": "member"}, format="json")
+    response = api.post(
+        url(project), {"email": "new@example.test", "first_name": "New", "role": "member"}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["outcome"] == "invited" and body["invitation"]["status"] == "pending"
@@ -50,7 +52,11 @@ def test_validation_errors_use_the_envelope(api, project):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "validation_failed" and "email" in error["fields"]
-    bad_policy = api.post(url(project), {"email": "x@example.test", "access_policy": "00000000-0000-0000-0000-000000000000"}, format="json")
+    bad_policy = api.post(
+        url(project),
+        {"email": "x@example.test", "access_policy": "00000000-0000-0000-0000-000000000000"},
+        format="json",
+    )
     assert bad_policy.status_code == 400 and "access_policy" in bad_policy.json()["error"]["fields"]
 
 

@@ -168,7 +168,9 @@ def test_bearer_token_needs_portal_scopes(admin_user, project):
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "permission_denied"
     assert client.get(PROJECTS, HTTP_AUTHORIZATION="Bearer read-only-token-value").status_code == 200
     write = client.post(
-        f"/api/v1/projects/{project.pk}/access-policies/", {"name": "X", "rules": []}, format="json",
+        f"/api/v1/projects/{project.pk}/access-policies/",
+        {"name": "X", "rules": []},
+        format="json",
         HTTP_AUTHORIZATION="Bearer read-only-token-value",
     )
     assert write.status_code == 403

@@ -36,7 +36,9 @@ def readers(project):
 
 def upload(client, project, content=CSV, name="people.csv"):
     url = reverse("portal:bulk_invite_upload", kwargs={"project_slug": project.slug})
-    return client.post(url, {"file": SimpleUploadedFile(name, content, content_type="text/csv"), "send_email": "on"})
+    return client.post(
+        url, {"file": SimpleUploadedFile(name, content, content_type="text/csv"), "send_email": "on"}
+    )
 
 
 def test_csv_with_bad_rows(admin_client, project, readers, mailoutbox):
@@ -50,8 +52,14 @@ def test_csv_with_bad_rows(admin_client, project, readers, mailoutbox):
     job.refresh_from_db()
     assert job.status == "done" and job.processed == job.total == 3
     outcomes = {r["email"]: r["outcome"] for r in job.results}
-    assert outcomes == {"ada@example.test": "invited", "grace@example.test": "invited", "eve@example.test": "error"}
-    assert not User.objects.filter(email__in=["kim@example.test", "alan@example.test", "eve@example.test"]).exists()
+    assert outcomes == {
+        "ada@example.test": "invited",
+        "grace@example.test": "invited",
+        "eve@example.test": "error",
+    }
+    assert not User.objects.filter(
+        email__in=["kim@example.test", "alan@example.test", "eve@example.test"]
+    ).exists()
     ada = Membership.objects.get(user__email="ada@example.test")
     assert ada.access_policy == readers and ada.access_parameters == {"org": "Organization/1"}
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.test", "grace@example.test"]
@@ -77,7 +85,11 @@ def test_rows_for_existing_members_are_reported_not_duplicated(admin_client, pro
 
 @pytest.mark.parametrize(
     "content,message",
-    [(b"name,phone\nx,y\n", "header row"), (b"\xff\xfe\x00bad", "UTF-8"), (b"email,colour\na@b.test,red\n", "Unknown column")],
+    [
+        (b"name,phone\nx,y\n", "header row"),
+        (b"\xff\xfe\x00bad", "UTF-8"),
+        (b"email,colour\na@b.test,red\n", "Unknown column"),
+    ],
 )
 def test_unusable_files_are_refused_whole(admin_client, project, content, message):
     response = upload(admin_client, project, content)
@@ -87,8 +99,12 @@ def test_unusable_files_are_refused_whole(admin_client, project, content, messag
 
 
 def test_progress_page_refreshes_while_running(admin_client, project):
-    job = BulkInvite.objects.create(project=project, content_hash="x", rows=[{}] * 10, total=10, processed=4, status="running")
-    page = admin_client.get(reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})).content.decode()
+    job = BulkInvite.objects.create(
+        project=project, content_hash="x", rows=[{}] * 10, total=10, processed=4, status="running"
+    )
+    page = admin_client.get(
+        reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})
+    ).content.decode()
     assert 'http-equiv="refresh"' in page and 'value="4"' in page and "40%" in page
 
 
@@ -107,7 +123,11 @@ def test_api_bulk_invite_and_status(project, admin_user, readers):
     assert body["invalid_rows"][0]["row"] == 2 and "email" in body["invalid_rows"][0]["fields"]
     status = api.get(f"{url}{body['id']}/").json()
     assert status["status"] == "done" and status["processed"] == 2 and status["percent"] == 100
-    assert status["summary"]["invited"] == 1 and status["summary"]["added"] == 1 and status["summary"]["invalid"] == 1
+    assert (
+        status["summary"]["invited"] == 1
+        and status["summary"]["added"] == 1
+        and status["summary"]["invalid"] == 1
+    )
     again = api.post(url, {"rows": rows}, format="json")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     assert OutboundMessage.objects.count() == 1

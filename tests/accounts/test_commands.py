@@ -18,7 +18,15 @@ def run(*args) -> str:
 
 
 def test_createproject_with_password_creates_owner_who_can_sign_in():
-    output = run("createproject", "--name", "Acme Health", "--owner-email", "Boss@Acme.test", "--owner-password", "a-long-password-1")
+    output = run(
+        "createproject",
+        "--name",
+        "Acme Health",
+        "--owner-email",
+        "Boss@Acme.test",
+        "--owner-password",
+        "a-long-password-1",
+    )
     project = Project.objects.get(slug="acme-health")
     owner = User.objects.get(email="boss@acme.test")
     assert Membership.objects.get(project=project, user=owner).role == Role.OWNER
@@ -32,7 +40,9 @@ def test_createproject_without_password_prints_a_set_password_link(client):
     owner = User.objects.get(email="beta@example.test")
     assert not owner.has_usable_password()
     path = link.split("8000", 1)[1]
-    response = client.post(path, {"new_password1": "a calm river at dawn", "new_password2": "a calm river at dawn"})
+    response = client.post(
+        path, {"new_password1": "a calm river at dawn", "new_password2": "a calm river at dawn"}
+    )
     assert response.status_code == 303
     assert authenticate(email="beta@example.test", password="a calm river at dawn") == owner
 
@@ -56,10 +66,20 @@ def test_createproject_duplicate_slug_is_a_clean_error_and_writes_nothing():
 def test_seed_demo_is_idempotent_and_prints_password_once():
     first = run("seed_demo")
     assert "Password:" in first
-    counts = (Project.objects.count(), Membership.objects.count(), AccessPolicy.objects.count(), User.objects.count())
+    counts = (
+        Project.objects.count(),
+        Membership.objects.count(),
+        AccessPolicy.objects.count(),
+        User.objects.count(),
+    )
     second = run("seed_demo")
     assert "Password:" not in second
-    assert counts == (Project.objects.count(), Membership.objects.count(), AccessPolicy.objects.count(), User.objects.count())
+    assert counts == (
+        Project.objects.count(),
+        Membership.objects.count(),
+        AccessPolicy.objects.count(),
+        User.objects.count(),
+    )
     password = first.split("Password: ")[1].split()[0]
     assert authenticate(email="owner@demo.test", password=password) is not None
     assert Membership.objects.filter(project__slug="demo").count() == 5

@@ -26,8 +26,17 @@ def invite(project, actor_user, **fields):
 
 
 class TestInviteService:
-    def test_new_user_gets_unusable_password_membership_and_welcome_email(self, project, admin_user, mailoutbox, sent_links):
-        result = invite(project, admin_user, email="New.Person@Example.test", first_name="New", role="member", profile="Practitioner/9")
+    def test_new_user_gets_unusable_password_membership_and_welcome_email(
+        self, project, admin_user, mailoutbox, sent_links
+    ):
+        result = invite(
+            project,
+            admin_user,
+            email="New.Person@Example.test",
+            first_name="New",
+            role="member",
+            profile="Practitioner/9",
+        )
         user = User.objects.get(email="new.person@example.test")
         assert not user.has_usable_password()
         assert result.outcome == "invited" and result.membership.invited_by == admin_user
@@ -42,7 +51,9 @@ class TestInviteService:
         assert link.startswith("http://127.0.0.1:8000/setpassword/")
         message = OutboundMessage.objects.get(kind=MessageKind.WELCOME_SET_PASSWORD)
         assert message.status == MessageStatus.SENT and message.project == project
-        assert AuditEvent.objects.filter(action=AuditAction.INVITATION_CREATED, actor_user=admin_user).exists()
+        assert AuditEvent.objects.filter(
+            action=AuditAction.INVITATION_CREATED, actor_user=admin_user
+        ).exists()
 
     def test_secret_is_stored_only_hashed(self, project, admin_user, sent_links):
         result = invite(project, admin_user, email="hash@example.test")
@@ -81,7 +92,11 @@ class TestInviteService:
 
     @pytest.mark.parametrize(
         "fields,error_field",
-        [({}, "email"), ({"email": "not-an-email"}, "email"), ({"email": "a@b.test", "role": "king"}, "role")],
+        [
+            ({}, "email"),
+            ({"email": "not-an-email"}, "email"),
+            ({"email": "a@b.test", "role": "king"}, "role"),
+        ],
     )
     def test_invalid_input_writes_nothing(self, project, admin_user, fields, error_field):
         with pytest.raises(ApplicationError) as exc:
@@ -108,7 +123,9 @@ class TestInviteService:
         result.invitation.refresh_from_db()
         assert result.invitation.send_count == 2
 
-    def test_revoke_kills_link_deactivates_membership_and_tells_the_person(self, client, project, admin_user, sent_links, mailoutbox):
+    def test_revoke_kills_link_deactivates_membership_and_tells_the_person(
+        self, client, project, admin_user, sent_links, mailoutbox
+    ):
         result = invite(project, admin_user, email="gone@example.test")
         invitation_revoke(invitation=result.invitation, actor=Actor(user=admin_user))
         assert client.get(urlparse(sent_links()[0]).path).status_code == HTTPStatus.GONE
@@ -132,9 +149,13 @@ class TestInvitationPages:
     def test_invite_form_and_list(self, admin_client, project, mailoutbox):
         url = reverse("portal:invite", kwargs={"project_slug": project.slug})
         assert admin_client.get(url).status_code == 200
-        response = admin_client.post(url, {"email": "form@example.test", "role": "member", "send_email": "on"})
+        response = admin_client.post(
+            url, {"email": "form@example.test", "role": "member", "send_email": "on"}
+        )
         assert response.status_code == HTTPStatus.FOUND
-        listing = admin_client.get(reverse("portal:invitations", kwargs={"project_slug": project.slug}) + "?status=pending")
+        listing = admin_client.get(
+            reverse("portal:invitations", kwargs={"project_slug": project.slug}) + "?status=pending"
+        )
         assert "form@example.test" in listing.content.decode()
         assert len(mailoutbox) == 1
 

@@ -51,14 +51,17 @@ class TestAccess:
     def test_other_projects_membership_is_404_even_under_own_project(
         self, admin_client, project, foreign_membership
     ):
-        url = reverse("portal:membership", kwargs={"project_slug": project.slug, "membership_id": foreign_membership.pk})
+        url = reverse(
+            "portal:membership", kwargs={"project_slug": project.slug, "membership_id": foreign_membership.pk}
+        )
         assert admin_client.get(url).status_code == HTTPStatus.NOT_FOUND
         response = admin_client.post(url, {"role": "admin"})
         assert response.status_code == HTTPStatus.NOT_FOUND
         foreign_membership.refresh_from_db()
         assert foreign_membership.role == Role.MEMBER
         deactivate = reverse(
-            "portal:membership_deactivate", kwargs={"project_slug": project.slug, "membership_id": foreign_membership.pk}
+            "portal:membership_deactivate",
+            kwargs={"project_slug": project.slug, "membership_id": foreign_membership.pk},
         )
         assert admin_client.post(deactivate).status_code == HTTPStatus.NOT_FOUND
         foreign_membership.refresh_from_db()
@@ -95,8 +98,14 @@ class TestAccess:
 class TestUsersPage:
     def test_search_by_name_email_and_external_id(self, admin_client, project):
         ada = MembershipFactory(project=project, user=UserFactory(first_name="Ada", last_name="Lovelace"))
-        grace = MembershipFactory(project=project, user=UserFactory(email="grace@navy.test"), external_id="okta|g1")
-        for query, expected, absent in (("lovelace", ada, grace), ("navy.test", grace, ada), ("okta|g1", grace, ada)):
+        grace = MembershipFactory(
+            project=project, user=UserFactory(email="grace@navy.test"), external_id="okta|g1"
+        )
+        for query, expected, absent in (
+            ("lovelace", ada, grace),
+            ("navy.test", grace, ada),
+            ("okta|g1", grace, ada),
+        ):
             page = admin_client.get(users_url(project, q=query)).context["page"]
             assert expected in page.object_list
             assert absent not in page.object_list
@@ -124,7 +133,9 @@ class TestUsersPage:
 
 
 class TestMembershipEdit:
-    def test_admin_edits_role_policy_parameters_and_profile(self, admin_client, admin_user, project, member_membership):
+    def test_admin_edits_role_policy_parameters_and_profile(
+        self, admin_client, admin_user, project, member_membership
+    ):
         policy = AccessPolicyFactory(project=project)
         AccessPolicyRuleFactory(policy=policy, criteria="Patient?organization=%org")
         response = admin_client.post(
@@ -143,13 +154,17 @@ class TestMembershipEdit:
         assert member_membership.access_policy == policy
         assert member_membership.access_parameters == {"org": "Organization/7"}
         assert member_membership.profile == "Practitioner/42"
-        event = AuditEvent.objects.get(action=AuditAction.MEMBERSHIP_UPDATED, target_id=str(member_membership.pk))
+        event = AuditEvent.objects.get(
+            action=AuditAction.MEMBERSHIP_UPDATED, target_id=str(member_membership.pk)
+        )
         assert event.actor_user == admin_user
         assert event.project == project
         assert event.details["changes"]["role"] == ["member", "admin"]
 
     def test_field_errors_are_shown_and_nothing_changes(self, admin_client, project, member_membership):
-        response = admin_client.post(membership_url(member_membership), {"role": "admin", "profile": "Banana/1"})
+        response = admin_client.post(
+            membership_url(member_membership), {"role": "admin", "profile": "Banana/1"}
+        )
         assert response.status_code == HTTPStatus.BAD_REQUEST
         assert "profile" in response.context["form"].errors
         assert "Practitioner/123" in response.content.decode()
@@ -181,9 +196,9 @@ class TestMembershipEdit:
         member_membership.refresh_from_db()
         assert member_membership.is_active and member_membership.deactivated_at is None
         actions = list(
-            AuditEvent.objects.filter(target_id=str(member_membership.pk)).order_by("created_at").values_list(
-                "action", flat=True
-            )
+            AuditEvent.objects.filter(target_id=str(member_membership.pk))
+            .order_by("created_at")
+            .values_list("action", flat=True)
         )
         assert actions[-2:] == [AuditAction.MEMBERSHIP_DEACTIVATED, AuditAction.MEMBERSHIP_REACTIVATED]
 
@@ -222,8 +237,13 @@ class TestPolicyPages:
         response = admin_client.post(url, data)
         assert response.status_code == HTTPStatus.FOUND
         policy = AccessPolicy.objects.get(project=project, name="Nurses")
-        assert [str(r) for r in policy.rules.all()] == ["Patient.rs?Patient?organization=%org", "Observation.cruds"]
-        assert AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_CREATED, target_id=str(policy.pk)).exists()
+        assert [str(r) for r in policy.rules.all()] == [
+            "Patient.rs?Patient?organization=%org",
+            "Observation.cruds",
+        ]
+        assert AuditEvent.objects.filter(
+            action=AuditAction.ACCESS_POLICY_CREATED, target_id=str(policy.pk)
+        ).exists()
 
     def test_invalid_rule_shows_error_and_creates_nothing(self, admin_client, project):
         url = reverse("portal:policy_create", kwargs={"project_slug": project.slug})
@@ -257,7 +277,9 @@ class TestPolicyPages:
 
     def test_duplicate_name_is_a_field_error(self, admin_client, project, policy):
         url = reverse("portal:policy_create", kwargs={"project_slug": project.slug})
-        response = admin_client.post(url, {"name": policy.name.upper(), "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0"})
+        response = admin_client.post(
+            url, {"name": policy.name.upper(), "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0"}
+        )
         assert response.status_code == HTTPStatus.BAD_REQUEST
         assert "name" in response.context["form"].errors
 
@@ -289,7 +311,9 @@ class TestOtherSections:
         assert response.status_code == HTTPStatus.OK
         assert "Coming" in response.content.decode()
 
-    def test_audit_log_page_is_scoped_to_the_project(self, admin_client, project, other_project, member_membership, actor_for, admin_user):
+    def test_audit_log_page_is_scoped_to_the_project(
+        self, admin_client, project, other_project, member_membership, actor_for, admin_user
+    ):
         from accounts.services import membership_update
 
         membership_update(membership=member_membership, actor=actor_for(admin_user), external_id="seen")

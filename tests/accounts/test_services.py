@@ -44,7 +44,9 @@ class TestUsers:
     def test_new_user_has_unusable_password_and_email_address(self):
         user, created = user_get_or_create(email="new@example.test", first_name="New")
         assert created and not user.has_usable_password()
-        assert EmailAddress.objects.filter(user=user, email="new@example.test", primary=True, verified=False).exists()
+        assert EmailAddress.objects.filter(
+            user=user, email="new@example.test", primary=True, verified=False
+        ).exists()
 
 
 class TestProjectCreate:
@@ -92,7 +94,9 @@ class TestMemberships:
 
     def test_policy_from_other_project_refused(self, member_membership, foreign_policy, owner):
         with pytest.raises(ApplicationError) as exc:
-            membership_update(membership=member_membership, actor=Actor(user=owner), access_policy=foreign_policy)
+            membership_update(
+                membership=member_membership, actor=Actor(user=owner), access_policy=foreign_policy
+            )
         assert "access_policy" in exc.value.fields
         member_membership.refresh_from_db()
         assert member_membership.access_policy is None
@@ -130,7 +134,9 @@ class TestMemberships:
         assert "s3cret" not in str(event.details)
 
     def test_no_change_records_nothing(self, member_membership, admin_user):
-        membership_update(membership=member_membership, actor=Actor(user=admin_user), role=member_membership.role)
+        membership_update(
+            membership=member_membership, actor=Actor(user=admin_user), role=member_membership.role
+        )
         assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_UPDATED).exists()
 
 
@@ -148,13 +154,20 @@ class TestAccessPolicies:
                     {"resource_type": "Observation", "interactions": "rr"},
                 ],
             )
-        assert set(exc.value.fields) == {"rules.1.resource_type", "rules.2.interactions", "rules.3.interactions"}
+        assert set(exc.value.fields) == {
+            "rules.1.resource_type",
+            "rules.2.interactions",
+            "rules.3.interactions",
+        }
         assert not AccessPolicy.objects.filter(name="Bad").exists()
 
     @pytest.mark.parametrize("letters", ["c", "rs", "cruds", "cud", "ds"])
     def test_valid_smart_interactions(self, project, owner, letters):
         policy = access_policy_create(
-            project=project, name=letters, actor=Actor(user=owner), rules=[{"resource_type": "*", "interactions": letters}]
+            project=project,
+            name=letters,
+            actor=Actor(user=owner),
+            rules=[{"resource_type": "*", "interactions": letters}],
         )
         assert policy.rules.get().interactions == letters
 
@@ -164,9 +177,14 @@ class TestAccessPolicies:
 
     def test_update_replaces_rules(self, project, owner):
         policy = access_policy_create(
-            project=project, name="P", actor=Actor(user=owner), rules=[{"resource_type": "Patient", "interactions": "r"}]
+            project=project,
+            name="P",
+            actor=Actor(user=owner),
+            rules=[{"resource_type": "Patient", "interactions": "r"}],
         )
-        access_policy_update(policy=policy, actor=Actor(user=owner), rules=[{"resource_type": "*", "interactions": "rs"}])
+        access_policy_update(
+            policy=policy, actor=Actor(user=owner), rules=[{"resource_type": "*", "interactions": "rs"}]
+        )
         assert [str(r) for r in policy.rules.all()] == ["*.rs"]
         event = AuditEvent.objects.get(action=AuditAction.ACCESS_POLICY_UPDATED)
         assert event.details["changes"]["rules"] == [["Patient.r"], ["*.rs"]]
@@ -182,7 +200,9 @@ class TestAccessPolicies:
         project.save()
         access_policy_delete(policy=policy, actor=Actor(user=owner))
         assert not AccessPolicy.objects.filter(pk=policy.pk).exists()
-        assert AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_DELETED, target_id=str(policy.pk)).exists()
+        assert AuditEvent.objects.filter(
+            action=AuditAction.ACCESS_POLICY_DELETED, target_id=str(policy.pk)
+        ).exists()
 
 
 def test_only_owner_deactivates_an_owner(project, owner, admin_user):

@@ -24,7 +24,11 @@ NEW_PASSWORD = "a calm river at dawn"
 
 @pytest.fixture
 def invite_link(project, admin_user, sent_links):
-    invitation_create(project=project, actor=Actor(user=admin_user), data=InviteInput(email="joiner@example.test", first_name="Jo"))
+    invitation_create(
+        project=project,
+        actor=Actor(user=admin_user),
+        data=InviteInput(email="joiner@example.test", first_name="Jo"),
+    )
     return urlparse(sent_links()[-1]).path
 
 
@@ -78,7 +82,10 @@ class TestSetPassword:
     def test_wrong_secret_or_unknown_id_is_not_found(self, client, invite_link):
         request_id = invite_link.split("/")[2]
         assert client.get(f"/setpassword/{request_id}/{'x' * 43}").status_code == HTTPStatus.NOT_FOUND
-        assert client.get(f"/setpassword/00000000-0000-0000-0000-000000000000/{'x' * 43}").status_code == HTTPStatus.NOT_FOUND
+        assert (
+            client.get(f"/setpassword/00000000-0000-0000-0000-000000000000/{'x' * 43}").status_code
+            == HTTPStatus.NOT_FOUND
+        )
 
     @pytest.mark.parametrize(
         "password,expected",
@@ -91,7 +98,9 @@ class TestSetPassword:
         assert SecurityRequest.objects.get().used_at is None
 
     def test_mismatched_confirmation(self, client, invite_link):
-        response = client.post(invite_link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"})
+        response = client.post(
+            invite_link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD + "x"}
+        )
         assert response.status_code == HTTPStatus.BAD_REQUEST
 
 

@@ -20,7 +20,9 @@ PASSWORD = "a calm river at dawn"
 
 def sign_up(client, email="new@example.test", **extra):
     data = {"email": email, "password1": PASSWORD, "password2": PASSWORD, **extra}
-    return client.post(reverse("account_signup") + (f"?project={extra['project']}" if "project" in extra else ""), data)
+    return client.post(
+        reverse("account_signup") + (f"?project={extra['project']}" if "project" in extra else ""), data
+    )
 
 
 def test_sign_up_is_closed_by_default(client):
@@ -39,9 +41,9 @@ def test_open_sign_up_creates_own_project_and_sends_verify_email(client, setting
     assert Membership.objects.get(user=user, project=project).role == Role.OWNER
     assert not EmailAddress.objects.get(user=user).verified
     # not signed in until the address is confirmed
-    assert Client().post(reverse("account_login"), {"login": "new@example.test", "password": PASSWORD})["Location"] == reverse(
-        "account_email_verification_sent"
-    )
+    assert Client().post(reverse("account_login"), {"login": "new@example.test", "password": PASSWORD})[
+        "Location"
+    ] == reverse("account_email_verification_sent")
     message = OutboundMessage.objects.get(kind=MessageKind.WELCOME_VERIFY_EMAIL)
     assert message.to_email == "new@example.test"
     [mail] = mailoutbox
@@ -86,8 +88,16 @@ def test_unverified_sign_up_gets_no_tokens_until_it_verifies(client, mailoutbox)
     from tests.oauth.conftest import authorize_params
 
     project = ProjectFactory(allow_self_signup=True)
-    web = client_create(project=project, actor=Actor.system(), data=ClientInput(
-        name="Patient app", grant_types=["authorization_code"], redirect_uris=["https://app.example/cb"], skip_consent=True)).client
+    web = client_create(
+        project=project,
+        actor=Actor.system(),
+        data=ClientInput(
+            name="Patient app",
+            grant_types=["authorization_code"],
+            redirect_uris=["https://app.example/cb"],
+            skip_consent=True,
+        ),
+    ).client
     sign_up(client, project=project.slug)
     user = User.objects.get(email="new@example.test")
     params = authorize_params(web, scope="openid")

@@ -23,8 +23,14 @@ def test_events_cannot_be_changed_or_deleted():
 
 
 def test_scrub_hides_secret_like_keys_at_any_depth():
-    cleaned = scrub({"password": "p", "nested": [{"client_secret": "s", "ok": 1}], "Authorization": "Bearer x"})
-    assert cleaned == {"password": "[redacted]", "nested": [{"client_secret": "[redacted]", "ok": 1}], "Authorization": "[redacted]"}
+    cleaned = scrub(
+        {"password": "p", "nested": [{"client_secret": "s", "ok": 1}], "Authorization": "Bearer x"}
+    )
+    assert cleaned == {
+        "password": "[redacted]",
+        "nested": [{"client_secret": "[redacted]", "ok": 1}],
+        "Authorization": "[redacted]",
+    }
 
 
 def test_forwarded_for_is_ignored_unless_proxies_are_trusted(rf, settings):

@@ -71,9 +71,16 @@ def test_web_app_signs_in_with_code_and_pkce_consent_once(page, sign_in, clinic,
     from audit.context import Actor
     from oauth.services import ClientInput, client_create
 
-    issued = client_create(project=clinic["project"], actor=Actor.system(), data=ClientInput(
-        name="Care Notes", grant_types=["authorization_code"], redirect_uris=["https://notes.example/cb"],
-        scopes=["openid", "profile", "email"]))
+    issued = client_create(
+        project=clinic["project"],
+        actor=Actor.system(),
+        data=ClientInput(
+            name="Care Notes",
+            grant_types=["authorization_code"],
+            redirect_uris=["https://notes.example/cb"],
+            scopes=["openid", "profile", "email"],
+        ),
+    )
     client = issued.client
     landed: list[str] = []
 
@@ -87,11 +94,20 @@ def test_web_app_signs_in_with_code_and_pkce_consent_once(page, sign_in, clinic,
     def authorize() -> tuple[str, str]:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        params = {"response_type": "code", "client_id": client.client_id, "redirect_uri": "https://notes.example/cb",
-                  "scope": "openid profile email", "state": secrets.token_urlsafe(8), "code_challenge": challenge,
-                  "code_challenge_method": "S256", "nonce": "n-" + secrets.token_urlsafe(6)}
+        params = {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": "https://notes.example/cb",
+            "scope": "openid profile email",
+            "state": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "nonce": "n-" + secrets.token_urlsafe(6),
+        }
         # The app sends the browser here with a link, as a real web app does.
-        page.evaluate("url => { window.location.href = url }", f"{live_server.url}/o/authorize/?" + urlencode(params))
+        page.evaluate(
+            "url => { window.location.href = url }", f"{live_server.url}/o/authorize/?" + urlencode(params)
+        )
         return verifier, params["state"]
 
     verifier, state = authorize()
@@ -102,8 +118,12 @@ def test_web_app_signs_in_with_code_and_pkce_consent_once(page, sign_in, clinic,
     query = parse_qs(urlparse(landed[-1]).query)
     assert query["state"] == [state] and query["iss"] == [live_server.url]
     session = OAuth2Session(client.client_id, issued.client_secret, redirect_uri="https://notes.example/cb")
-    token = session.fetch_token(f"{live_server.url}/o/token/", grant_type="authorization_code",
-                                code=query["code"][0], code_verifier=verifier)
+    token = session.fetch_token(
+        f"{live_server.url}/o/token/",
+        grant_type="authorization_code",
+        code=query["code"][0],
+        code_verifier=verifier,
+    )
     assert token["id_token"] and token["access_token"]
 
     authorize()  # second sign-in: consent remembered, straight back to the app

@@ -44,8 +44,21 @@ def stopped_redis_url(redis_server_binary, tmp_path):
     """Start a real Redis of our own, wait until it says it is ready, prove it answers, stop it."""
     port = _free_port()
     process = subprocess.Popen(
-        [redis_server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), "--daemonize", "no"],
+        [
+            redis_server_binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+            "--daemonize",
+            "no",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -82,8 +95,12 @@ def test_readyz_reports_unreachable_database():
         "r = Client().get('/readyz'); print(r.status_code, json.dumps(r.json()['failing']))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
-    env.update(DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/none")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        DJANGO_SETTINGS_MODULE="identity.settings", DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/none"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == '503 ["database"]', result.stderr
 
 

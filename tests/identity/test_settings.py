@@ -78,10 +78,15 @@ def test_celery_is_at_least_once():
 
 def test_celery_runs_in_process_without_redis():
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)",
+        ],
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DJANGO_SETTINGS_MODULE": "identity.settings"},
+        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        | {"DJANGO_SETTINGS_MODULE": "identity.settings"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -28,7 +28,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 @pytest.fixture
 def services_ready(redis_url):
-    require_service(connection.vendor == "postgresql", "needs PostgreSQL (set DATABASE_URL): a worker process must share the database")
+    require_service(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL (set DATABASE_URL): a worker process must share the database",
+    )
     binary = shutil.which("redis-server")
     require_service(bool(binary), "needs redis-server to run a private broker")
     return binary
@@ -110,7 +113,9 @@ def await_sends(mail_log, count: int, timeout: float = 90) -> list[str]:
 
 
 def all_sent(emails) -> bool:
-    return OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.SENT).count() == len(emails)
+    return OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.SENT).count() == len(
+        emails
+    )
 
 
 def test_200_invites_are_sent_exactly_once(api, project, start_worker, mail_log):

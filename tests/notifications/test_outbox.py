@@ -59,7 +59,10 @@ def test_commit_writes_one_row_and_sends_after_commit():
 def test_bodies_are_encrypted_at_rest():
     message = enqueue()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT body_text, body_html FROM notifications_outboundmessage WHERE id = %s", [message.pk.hex if connection.vendor == "sqlite" else message.pk])
+        cursor.execute(
+            "SELECT body_text, body_html FROM notifications_outboundmessage WHERE id = %s",
+            [message.pk.hex if connection.vendor == "sqlite" else message.pk],
+        )
         raw_text, raw_html = cursor.fetchone()
     assert "secret-link-value" not in raw_text and "secret-link-value" not in raw_html
     assert "secret-link-value" in OutboundMessage.objects.get(pk=message.pk).body_text
@@ -132,7 +135,9 @@ def test_message_abandoned_mid_send_is_requeued_by_the_relay(settings):
 
 def test_message_being_sent_is_not_claimed_twice():
     message = enqueue()
-    OutboundMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENDING, claimed_at=timezone.now())
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=timezone.now()
+    )
     assert message_deliver(message_id=message.pk).status == MessageStatus.SENDING
     assert outbox_relay() == 0
     assert len(mail.outbox) == 1  # only the first, original send
@@ -175,7 +180,9 @@ def test_broker_down_at_commit_keeps_row_queued_for_the_relay(settings):
 
 
 class TestOutboxPage:
-    def test_lists_filters_and_previews_only_own_project(self, admin_client, project, other_project, settings):
+    def test_lists_filters_and_previews_only_own_project(
+        self, admin_client, project, other_project, settings
+    ):
         settings.OUTBOX_PREVIEW_ENABLED = True
         settings.EMAIL_BACKEND = "tests.support.mail_backends.RejectingBackend"
         dead = enqueue(project=project, to_email="dead@example.test")
@@ -184,8 +191,14 @@ class TestOutboxPage:
         foreign = enqueue(project=other_project, to_email="foreign@example.test")
         url = reverse("portal:outbox", kwargs={"project_slug": project.slug})
         body = admin_client.get(url + "?status=dead").content.decode()
-        assert "dead@example.test" in body and "ok@example.test" not in body and "foreign@example.test" not in body
-        detail = admin_client.get(reverse("portal:outbox_message", kwargs={"project_slug": project.slug, "message_id": dead.pk}))
+        assert (
+            "dead@example.test" in body
+            and "ok@example.test" not in body
+            and "foreign@example.test" not in body
+        )
+        detail = admin_client.get(
+            reverse("portal:outbox_message", kwargs={"project_slug": project.slug, "message_id": dead.pk})
+        )
         assert "User unknown" in detail.content.decode() and "secret-link-value" in detail.content.decode()
         for name in ("portal:outbox_message", "portal:outbox_html", "portal:outbox_resend"):
             foreign_url = reverse(name, kwargs={"project_slug": project.slug, "message_id": foreign.pk})
@@ -195,16 +208,22 @@ class TestOutboxPage:
     def test_preview_can_be_disabled(self, admin_client, project, settings):
         settings.OUTBOX_PREVIEW_ENABLED = False
         message = enqueue(project=project)
-        detail = admin_client.get(reverse("portal:outbox_message", kwargs={"project_slug": project.slug, "message_id": message.pk}))
+        detail = admin_client.get(
+            reverse("portal:outbox_message", kwargs={"project_slug": project.slug, "message_id": message.pk})
+        )
         assert "secret-link-value" not in detail.content.decode()
-        html = admin_client.get(reverse("portal:outbox_html", kwargs={"project_slug": project.slug, "message_id": message.pk}))
+        html = admin_client.get(
+            reverse("portal:outbox_html", kwargs={"project_slug": project.slug, "message_id": message.pk})
+        )
         assert html.status_code == 404
 
     def test_resend_button(self, admin_client, project, settings):
         settings.EMAIL_BACKEND = "tests.support.mail_backends.RejectingBackend"
         message = enqueue(project=project)
         settings.EMAIL_BACKEND = "tests.support.mail_backends.RecordingBackend"
-        admin_client.post(reverse("portal:outbox_resend", kwargs={"project_slug": project.slug, "message_id": message.pk}))
+        admin_client.post(
+            reverse("portal:outbox_resend", kwargs={"project_slug": project.slug, "message_id": message.pk})
+        )
         message.refresh_from_db()
         assert message.status == MessageStatus.SENT
 
@@ -215,14 +234,27 @@ class TestTrackingWebhook:
     SIGNING_KEY = "key-test-signing-0123456789"
 
     def post_event(self, settings, payload, *, signing_key=None):
-        settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": self.SIGNING_KEY, "WEBHOOK_SECRET": "hook:secret-pass"}
+        settings.ANYMAIL = {
+            "MAILGUN_WEBHOOK_SIGNING_KEY": self.SIGNING_KEY,
+            "WEBHOOK_SECRET": "hook:secret-pass",
+        }
         timestamp, token = str(int(time.time())), "f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5"
-        signature = hmac.new((signing_key or self.SIGNING_KEY).encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
-        body = {"signature": {"timestamp": timestamp, "token": token, "signature": signature}, "event-data": payload}
+        signature = hmac.new(
+            (signing_key or self.SIGNING_KEY).encode(), f"{timestamp}{token}".encode(), hashlib.sha256
+        ).hexdigest()
+        body = {
+            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+            "event-data": payload,
+        }
         import base64
 
         auth = "Basic " + base64.b64encode(b"hook:secret-pass").decode()
-        return Client().post("/anymail/mailgun/tracking/", json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth)
+        return Client().post(
+            "/anymail/mailgun/tracking/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+        )
 
     def bounced_payload(self, esp_id):
         # Shape of a real Mailgun "failed/permanent" event (from Mailgun's webhook docs).
@@ -234,8 +266,17 @@ class TestTrackingWebhook:
             "reason": "bounce",
             "recipient": "alice@example.test",
             "message": {"headers": {"message-id": esp_id, "to": "alice@example.test", "subject": "Welcome"}},
-            "delivery-status": {"code": 550, "message": "5.1.1 The email account does not exist", "description": ""},
-            "flags": {"is-routed": False, "is-authenticated": True, "is-system-test": False, "is-test-mode": False},
+            "delivery-status": {
+                "code": 550,
+                "message": "5.1.1 The email account does not exist",
+                "description": "",
+            },
+            "flags": {
+                "is-routed": False,
+                "is-authenticated": True,
+                "is-system-test": False,
+                "is-test-mode": False,
+            },
         }
 
     def test_bounce_updates_the_message(self, settings):
@@ -251,14 +292,18 @@ class TestTrackingWebhook:
         message = enqueue()
         # what anymail's Mailgun backend reported at send time (angle brackets included)
         OutboundMessage.objects.filter(pk=message.pk).update(esp_message_id="<20261128.abc@mg.example.test>")
-        response = self.post_event(settings, self.bounced_payload("20261128.abc@mg.example.test"), signing_key="wrong")
+        response = self.post_event(
+            settings, self.bounced_payload("20261128.abc@mg.example.test"), signing_key="wrong"
+        )
         assert response.status_code == 400
         message.refresh_from_db()
         assert message.status == MessageStatus.SENT
 
     def test_late_delivered_does_not_hide_a_bounce(self):
         message = enqueue()
-        OutboundMessage.objects.filter(pk=message.pk).update(esp_message_id="m1", status=MessageStatus.BOUNCED)
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            esp_message_id="m1", status=MessageStatus.BOUNCED
+        )
         message_track(esp_message_id="m1", event_type="delivered")
         message.refresh_from_db()
         assert message.status == MessageStatus.BOUNCED

@@ -44,8 +44,15 @@ def member(oauth_project):
 def make_client(oauth_project):
     def make(**fields):
         project = fields.pop("project", oauth_project)
-        data = ClientInput(**{"name": "Web app", "grant_types": ["authorization_code", "refresh_token"],
-                              "redirect_uris": [REDIRECT], "scopes": ["openid", "profile", "email", "offline_access"], **fields})
+        data = ClientInput(
+            **{
+                "name": "Web app",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "redirect_uris": [REDIRECT],
+                "scopes": ["openid", "profile", "email", "offline_access"],
+                **fields,
+            }
+        )
         issued = client_create(project=project, actor=Actor.system(), data=data)
         issued.client.plain_secret = issued.client_secret
         return issued.client
@@ -60,7 +67,12 @@ def web_client(make_client):
 
 @pytest.fixture
 def m2m_client(make_client):
-    return make_client(name="Lab sync", grant_types=["client_credentials"], redirect_uris=[], scopes=["openid", "portal.read"])
+    return make_client(
+        name="Lab sync",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        scopes=["openid", "portal.read"],
+    )
 
 
 @pytest.fixture
@@ -129,7 +141,10 @@ def verify_id_token(id_token: str, *, issuer: str, client_id: str, nonce: str | 
     claims = jwt.decode(
         id_token,
         JsonWebKey.import_key_set(jwks),
-        claims_options={"iss": {"essential": True, "value": issuer}, "aud": {"essential": True, "value": client_id}},
+        claims_options={
+            "iss": {"essential": True, "value": issuer},
+            "aud": {"essential": True, "value": client_id},
+        },
     )
     claims.validate()
     if nonce is not None:

@@ -11,38 +11,69 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def token_for(issuer, client, scope):
-    response = requests.post(f"{issuer}/o/token/", data={"grant_type": "client_credentials", "scope": scope},
-                             auth=(client.client_id, client.plain_secret), timeout=10)
+    response = requests.post(
+        f"{issuer}/o/token/",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(client.client_id, client.plain_secret),
+        timeout=10,
+    )
     assert response.status_code == 200, response.content
     return response.json()["access_token"]
 
 
 def test_admin_client_invites_through_the_api(issuer, make_client, oauth_project, mailoutbox):
-    client = make_client(name="HR sync", grant_types=["client_credentials"], redirect_uris=[],
-                         scopes=["portal.read", "portal.write"], role="admin")
+    client = make_client(
+        name="HR sync",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        scopes=["portal.read", "portal.write"],
+        role="admin",
+    )
     token = token_for(issuer, client, "portal.read portal.write")
     headers = {"Authorization": f"Bearer {token}"}
     projects = requests.get(f"{issuer}/api/v1/projects/", headers=headers, timeout=10).json()
     assert [p["id"] for p in projects["results"]] == [str(oauth_project.pk)]
-    invite = requests.post(f"{issuer}/api/v1/projects/{oauth_project.pk}/invites/", json={"email": "bot-invited@example.test"},
-                           headers=headers, timeout=10)
+    invite = requests.post(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/invites/",
+        json={"email": "bot-invited@example.test"},
+        headers=headers,
+        timeout=10,
+    )
     assert invite.status_code == 201, invite.content
     from audit.models import AuditEvent
 
     event = AuditEvent.objects.filter(action="invitation.created").latest("created_at")
     assert event.actor_client_id == client.client_id and event.actor_user is None
-    members = requests.get(f"{issuer}/api/v1/projects/{oauth_project.pk}/memberships/", headers=headers, timeout=10)
+    members = requests.get(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/memberships/", headers=headers, timeout=10
+    )
     assert members.status_code == 200
 
 
 def test_client_without_role_or_other_project_is_refused(issuer, make_client, oauth_project):
-    plain = make_client(name="No role", grant_types=["client_credentials"], redirect_uris=[], scopes=["portal.read"])
+    plain = make_client(
+        name="No role", grant_types=["client_credentials"], redirect_uris=[], scopes=["portal.read"]
+    )
     token = token_for(issuer, plain, "portal.read")
-    response = requests.get(f"{issuer}/api/v1/projects/{oauth_project.pk}/memberships/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response = requests.get(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/memberships/",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert response.status_code == 403
     other = ProjectFactory()
     MembershipFactory(project=other, role="owner")
-    admin_client = make_client(name="Admin bot", grant_types=["client_credentials"], redirect_uris=[], scopes=["portal.read"], role="admin")
+    admin_client = make_client(
+        name="Admin bot",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        scopes=["portal.read"],
+        role="admin",
+    )
     token = token_for(issuer, admin_client, "portal.read")
-    response = requests.get(f"{issuer}/api/v1/projects/{other.pk}/memberships/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response = requests.get(
+        f"{issuer}/api/v1/projects/{other.pk}/memberships/",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert response.status_code == 404

@@ -31,7 +31,9 @@ def test_happy_flow_id_token_validates_against_jwks(issuer, browser, web_client,
     assert params["_query"]["iss"] == [issuer]  # RFC 9207
     token = exchange(web_client, code, params, issuer, method)
     assert token["token_type"].lower() == "bearer" and token["refresh_token"]
-    claims = verify_id_token(token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=params["nonce"])
+    claims = verify_id_token(
+        token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=params["nonce"]
+    )
     assert claims["sub"] == str(member.pk)
     assert "auth_time" in claims and "at_hash" in claims and len(claims["sid"]) == 32
     digest = hashlib.sha256(token["access_token"].encode()).digest()
@@ -67,7 +69,12 @@ def test_token_response_is_not_cached(issuer, browser, web_client):
     code, params = get_code(browser, web_client)
     response = requests.post(
         f"{issuer}/o/token/",
-        data={"grant_type": "authorization_code", "code": code, "code_verifier": params["_verifier"], "redirect_uri": REDIRECT},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": params["_verifier"],
+            "redirect_uri": REDIRECT,
+        },
         auth=(web_client.client_id, web_client.plain_secret),
         timeout=10,
     )
@@ -87,12 +94,22 @@ def test_es256_client(issuer, browser, make_client):
 def test_request_without_nonce_succeeds(issuer, browser, web_client):
     code, params = get_code(browser, web_client, nonce=None)
     token = exchange(web_client, code, params, issuer)
-    assert "nonce" not in verify_id_token(token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=None)
+    assert "nonce" not in verify_id_token(
+        token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=None
+    )
 
 
 def test_unknown_parameters_are_ignored(issuer, browser, web_client):
-    code, params = get_code(browser, web_client, foo="bar", display="popup", ui_locales="fr", claims_locales="de",
-                            acr_values="urn:mace:incommon:iap:silver", login_hint="member@clinic.test")
+    code, params = get_code(
+        browser,
+        web_client,
+        foo="bar",
+        display="popup",
+        ui_locales="fr",
+        claims_locales="de",
+        acr_values="urn:mace:incommon:iap:silver",
+        login_hint="member@clinic.test",
+    )
     assert exchange(web_client, code, params, issuer)["access_token"]
 
 
@@ -166,8 +183,12 @@ def test_wrong_or_missing_verifier_is_invalid_grant(issuer, browser, web_client)
         exchange(web_client, code, params, issuer)
     assert exc.value.error == "invalid_grant"
     code, params = get_code(browser, web_client)
-    response = requests.post(f"{issuer}/o/token/", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
-                             auth=(web_client.client_id, web_client.plain_secret), timeout=10)
+    response = requests.post(
+        f"{issuer}/o/token/",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        auth=(web_client.client_id, web_client.plain_secret),
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json()["error"] in ("invalid_grant", "invalid_request")
 
 
@@ -201,9 +222,17 @@ def test_public_native_client_with_loopback_any_port(issuer, browser, make_clien
     approved = browser.post("/o/authorize/", {**form, "consent": "1", "allow": "Authorize"})
     assert approved["Location"].startswith("http://127.0.0.1:53121/callback?")
     code = parse_qs(urlparse(approved["Location"]).query)["code"][0]
-    response = requests.post(f"{issuer}/o/token/", data={
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-        "redirect_uri": "http://127.0.0.1:53121/callback", "client_id": client.client_id}, timeout=10)
+    response = requests.post(
+        f"{issuer}/o/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            "redirect_uri": "http://127.0.0.1:53121/callback",
+            "client_id": client.client_id,
+        },
+        timeout=10,
+    )
     assert response.status_code == 200, response.content
 
 
@@ -224,7 +253,9 @@ def test_refresh_rotation_and_reuse_revokes_family(issuer, browser, web_client):
     session = session_for(web_client)
     second = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
     assert second["refresh_token"] != first["refresh_token"]
-    RefreshToken.objects.filter(revoked__isnull=False).update(revoked=timezone.now() - timedelta(minutes=5))  # past the window
+    RefreshToken.objects.filter(revoked__isnull=False).update(
+        revoked=timezone.now() - timedelta(minutes=5)
+    )  # past the window
     with pytest.raises(OAuthError) as exc:
         session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
     assert exc.value.error == "invalid_grant"
@@ -256,17 +287,23 @@ def test_deactivated_membership_stops_tokens_at_once(issuer, browser, web_client
 
     code, params = get_code(browser, web_client)
     token = exchange(web_client, code, params, issuer)
-    Membership.objects.filter(user=member, project=oauth_project).update(is_active=False)  # even without the signal
+    Membership.objects.filter(user=member, project=oauth_project).update(
+        is_active=False
+    )  # even without the signal
     assert userinfo(issuer, token["access_token"], "get").status_code == 401
     assert AccessToken.objects.exists()
 
 
-def test_two_concurrent_refreshes_both_succeed_then_replay_revokes_every_branch(issuer, browser, web_client, clock):
+def test_two_concurrent_refreshes_both_succeed_then_replay_revokes_every_branch(
+    issuer, browser, web_client, clock
+):
     code, params = get_code(browser, web_client)
     first = exchange(web_client, code, params, issuer)
     session = session_for(web_client)
     winner = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])
-    loser = session.refresh_token(f"{issuer}/o/token/", refresh_token=first["refresh_token"])  # same token, in the window
+    loser = session.refresh_token(
+        f"{issuer}/o/token/", refresh_token=first["refresh_token"]
+    )  # same token, in the window
     assert winner["refresh_token"] != loser["refresh_token"]
     assert userinfo(issuer, loser["access_token"], "get").status_code == 200
     clock.advance(timedelta(seconds=30))
@@ -281,7 +318,11 @@ def test_two_concurrent_refreshes_both_succeed_then_replay_revokes_every_branch(
 def test_revoked_refresh_token_is_not_honoured_in_the_window(issuer, browser, web_client):
     code, params = get_code(browser, web_client)
     token = exchange(web_client, code, params, issuer)
-    requests.post(f"{issuer}/o/revoke/", data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
-                  auth=(web_client.client_id, web_client.plain_secret), timeout=10)
+    requests.post(
+        f"{issuer}/o/revoke/",
+        data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=(web_client.client_id, web_client.plain_secret),
+        timeout=10,
+    )
     with pytest.raises(OAuthError):
         session_for(web_client).refresh_token(f"{issuer}/o/token/", refresh_token=token["refresh_token"])

@@ -31,13 +31,19 @@ def cc_token(issuer, client, secret=None, **data):
 
 
 def introspect(issuer, caller, token, secret=None, **extra):
-    return requests.post(f"{issuer}/o/introspect/", data={"token": token, **extra},
-                         auth=(caller.client_id, secret or caller.plain_secret), timeout=10)
+    return requests.post(
+        f"{issuer}/o/introspect/",
+        data={"token": token, **extra},
+        auth=(caller.client_id, secret or caller.plain_secret),
+        timeout=10,
+    )
 
 
 class TestClientCredentials:
     def test_token_with_authlib_and_scope_allow_list(self, issuer, m2m_client):
-        token = session_for(m2m_client).fetch_token(f"{issuer}/o/token/", grant_type="client_credentials", scope="portal.read")
+        token = session_for(m2m_client).fetch_token(
+            f"{issuer}/o/token/", grant_type="client_credentials", scope="portal.read"
+        )
         assert token["scope"] == "portal.read" and "refresh_token" not in token
         refused = cc_token(issuer, m2m_client, scope="portal.write")
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
@@ -53,10 +59,16 @@ class TestClientCredentials:
         response = cc_token(issuer, web_client)
         assert response.status_code in (400, 401) and response.json()["error"] == "unauthorized_client"
 
-    @pytest.mark.parametrize("grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code", "magic"])
+    @pytest.mark.parametrize(
+        "grant", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code", "magic"]
+    )
     def test_unsupported_grants(self, issuer, m2m_client, grant):
-        response = requests.post(f"{issuer}/o/token/", data={"grant_type": grant, "username": "a", "password": "b"},
-                                 auth=(m2m_client.client_id, m2m_client.plain_secret), timeout=10)
+        response = requests.post(
+            f"{issuer}/o/token/",
+            data={"grant_type": grant, "username": "a", "password": "b"},
+            auth=(m2m_client.client_id, m2m_client.plain_secret),
+            timeout=10,
+        )
         assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
 
     def test_disabled_client_is_refused_and_its_tokens_die(self, issuer, m2m_client):
@@ -99,11 +111,17 @@ class TestIntrospection:
     def test_inactive_answers(self, issuer, m2m_client, browser, web_client, member, oauth_project):
         assert introspect(issuer, m2m_client, "not-a-token").json() == {"active": False}
         token = cc_token(issuer, m2m_client).json()["access_token"]
-        AccessToken.objects.filter(application=m2m_client).update(expires=AccessToken.objects.first().created - timedelta(seconds=1))
+        AccessToken.objects.filter(application=m2m_client).update(
+            expires=AccessToken.objects.first().created - timedelta(seconds=1)
+        )
         assert introspect(issuer, m2m_client, token).json() == {"active": False}
         code, params = get_code(browser, web_client)
-        user_token = session_for(web_client).fetch_token(f"{issuer}/o/token/", grant_type="authorization_code",
-                                                         code=code, code_verifier=params["_verifier"])["access_token"]
+        user_token = session_for(web_client).fetch_token(
+            f"{issuer}/o/token/",
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=params["_verifier"],
+        )["access_token"]
         assert introspect(issuer, m2m_client, user_token).json()["active"] is True
         Membership.objects.filter(user=member, project=oauth_project).update(is_active=False)
         assert introspect(issuer, m2m_client, user_token).json() == {"active": False}
@@ -115,7 +133,9 @@ class TestIntrospection:
     def test_other_projects_client_learns_nothing(self, issuer, m2m_client, make_client):
         other_project = ProjectFactory()
         MembershipFactory(project=other_project, role="owner")
-        outsider = make_client(name="Outsider", grant_types=["client_credentials"], redirect_uris=[], project=other_project)
+        outsider = make_client(
+            name="Outsider", grant_types=["client_credentials"], redirect_uris=[], project=other_project
+        )
         token = cc_token(issuer, m2m_client).json()["access_token"]
         assert introspect(issuer, outsider, token).json() == {"active": False}
 
@@ -123,39 +143,71 @@ class TestIntrospection:
 class TestRevocation:
     def test_client_revokes_its_own_token(self, issuer, m2m_client):
         token = cc_token(issuer, m2m_client).json()["access_token"]
-        response = requests.post(f"{issuer}/o/revoke/", data={"token": token}, auth=(m2m_client.client_id, m2m_client.plain_secret), timeout=10)
+        response = requests.post(
+            f"{issuer}/o/revoke/",
+            data={"token": token},
+            auth=(m2m_client.client_id, m2m_client.plain_secret),
+            timeout=10,
+        )
         assert response.status_code == 200
         assert introspect(issuer, m2m_client, token).json() == {"active": False}
 
     def test_cannot_revoke_another_clients_token(self, issuer, m2m_client, make_client):
         other = make_client(name="Other m2m", grant_types=["client_credentials"], redirect_uris=[])
         token = cc_token(issuer, m2m_client).json()["access_token"]
-        requests.post(f"{issuer}/o/revoke/", data={"token": token}, auth=(other.client_id, other.plain_secret), timeout=10)
+        requests.post(
+            f"{issuer}/o/revoke/",
+            data={"token": token},
+            auth=(other.client_id, other.plain_secret),
+            timeout=10,
+        )
         assert introspect(issuer, m2m_client, token).json()["active"] is True
 
     def test_revoking_refresh_token_kills_the_pair(self, issuer, browser, web_client):
         code, params = get_code(browser, web_client)
-        token = session_for(web_client).fetch_token(f"{issuer}/o/token/", grant_type="authorization_code", code=code, code_verifier=params["_verifier"])
-        requests.post(f"{issuer}/o/revoke/", data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
-                      auth=(web_client.client_id, web_client.plain_secret), timeout=10)
+        token = session_for(web_client).fetch_token(
+            f"{issuer}/o/token/",
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=params["_verifier"],
+        )
+        requests.post(
+            f"{issuer}/o/revoke/",
+            data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+            auth=(web_client.client_id, web_client.plain_secret),
+            timeout=10,
+        )
         with pytest.raises(OAuthError):
             session_for(web_client).refresh_token(f"{issuer}/o/token/", refresh_token=token["refresh_token"])
 
 
 class TestDiscovery:
-    @pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"])
+    @pytest.mark.parametrize(
+        "path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
+    )
     def test_metadata(self, issuer, path):
         response = requests.get(issuer + path, timeout=10)
         assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
         doc = response.json()
         assert doc["issuer"] == issuer
-        for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "introspection_endpoint", "revocation_endpoint"):
+        for key in (
+            "authorization_endpoint",
+            "token_endpoint",
+            "jwks_uri",
+            "introspection_endpoint",
+            "revocation_endpoint",
+        ):
             assert doc[key].startswith(issuer + "/")
         assert doc["code_challenge_methods_supported"] == ["S256"]
         assert doc["response_types_supported"] == ["code"]
-        assert "implicit" not in doc["grant_types_supported"] and "password" not in doc["grant_types_supported"]
+        assert (
+            "implicit" not in doc["grant_types_supported"] and "password" not in doc["grant_types_supported"]
+        )
         assert doc["authorization_response_iss_parameter_supported"] is True
-        assert set(doc["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post"}
+        assert set(doc["token_endpoint_auth_methods_supported"]) == {
+            "client_secret_basic",
+            "client_secret_post",
+        }
 
     def test_jwks_and_key_rotation(self, issuer, m2m_client):
         before = {k["kid"] for k in requests.get(f"{issuer}/o/jwks/", timeout=10).json()["keys"]}
@@ -178,9 +230,18 @@ class TestDiscovery:
         assert head["kid"] in published - before
 
     def test_cors_preflight_on_token_but_not_authorize(self, issuer):
-        token = requests.options(f"{issuer}/o/token/", headers={"Origin": "https://spa.example", "Access-Control-Request-Method": "POST"}, timeout=10)
+        token = requests.options(
+            f"{issuer}/o/token/",
+            headers={"Origin": "https://spa.example", "Access-Control-Request-Method": "POST"},
+            timeout=10,
+        )
         assert token.status_code == 204 and token.headers["Access-Control-Allow-Origin"] == "*"
-        authorize = requests.get(f"{issuer}/o/authorize/", headers={"Origin": "https://spa.example"}, allow_redirects=False, timeout=10)
+        authorize = requests.get(
+            f"{issuer}/o/authorize/",
+            headers={"Origin": "https://spa.example"},
+            allow_redirects=False,
+            timeout=10,
+        )
         assert "Access-Control-Allow-Origin" not in authorize.headers
 
 
@@ -220,12 +281,24 @@ class TestConsent:
 
     def test_connected_apps_lists_and_revokes(self, issuer, browser, web_client):
         code, params = get_code(browser, web_client)
-        token = session_for(web_client).fetch_token(f"{issuer}/o/token/", grant_type="authorization_code", code=code, code_verifier=params["_verifier"])
+        token = session_for(web_client).fetch_token(
+            f"{issuer}/o/token/",
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=params["_verifier"],
+        )
         page = browser.get("/account/connected-apps/")
         assert web_client.name in page.content.decode()
         response = browser.post("/account/connected-apps/", {"client_id": web_client.client_id})
         assert response.status_code == 303
-        assert requests.get(f"{issuer}/o/userinfo/", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10).status_code == 401
+        assert (
+            requests.get(
+                f"{issuer}/o/userinfo/",
+                headers={"Authorization": f"Bearer {token['access_token']}"},
+                timeout=10,
+            ).status_code
+            == 401
+        )
         params2 = authorize_params(web_client)
         params2.pop("_verifier")
         assert browser.get("/o/authorize/?" + urlencode(params2)).status_code == 200  # asked again
@@ -235,21 +308,50 @@ def test_createclient_command_prints_json(oauth_project):
     import json
 
     out = StringIO()
-    call_command("createclient", "--project", oauth_project.slug, "--name", "CLI", "--grant", "client_credentials",
-                 "--scope", "openid portal.read", "--role", "admin", "--json", stdout=out, stderr=StringIO())
+    call_command(
+        "createclient",
+        "--project",
+        oauth_project.slug,
+        "--name",
+        "CLI",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "openid portal.read",
+        "--role",
+        "admin",
+        "--json",
+        stdout=out,
+        stderr=StringIO(),
+    )
     credentials = json.loads(out.getvalue())
     assert set(credentials) == {"client_id", "client_secret"}
     client = Client.objects.get(client_id=credentials["client_id"])
     assert client.role == "admin" and client.allowed_grant_types == ["client_credentials"]
     public = StringIO()
-    call_command("createclient", "--project", oauth_project.slug, "--name", "SPA", "--grant", "authorization_code",
-                 "--redirect-uri", "https://spa.example/cb", "--public", "--json", stdout=public, stderr=StringIO())
+    call_command(
+        "createclient",
+        "--project",
+        oauth_project.slug,
+        "--name",
+        "SPA",
+        "--grant",
+        "authorization_code",
+        "--redirect-uri",
+        "https://spa.example/cb",
+        "--public",
+        "--json",
+        stdout=public,
+        stderr=StringIO(),
+    )
     assert set(json.loads(public.getvalue())) == {"client_id"}
 
 
 def test_query_string_token_is_refused(issuer, m2m_client, browser, web_client):
     code, params = get_code(browser, web_client)
-    token = session_for(web_client).fetch_token(f"{issuer}/o/token/", grant_type="authorization_code", code=code, code_verifier=params["_verifier"])
+    token = session_for(web_client).fetch_token(
+        f"{issuer}/o/token/", grant_type="authorization_code", code=code, code_verifier=params["_verifier"]
+    )
     response = requests.get(f"{issuer}/o/userinfo/?access_token={token['access_token']}", timeout=10)
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     api = requests.get(f"{issuer}/api/v1/projects/?access_token={token['access_token']}", timeout=10)

@@ -14,12 +14,25 @@ pytestmark = pytest.mark.django_db
 
 def test_periodic_task_clears_expired_tokens_and_grants(settings):
     membership = MembershipFactory()
-    client = Client.objects.create(project=membership.project, name="c", client_type="confidential",
-                                   authorization_grant_type="client-credentials", allowed_grant_types=["client_credentials"])
+    client = Client.objects.create(
+        project=membership.project,
+        name="c",
+        client_type="confidential",
+        authorization_grant_type="client-credentials",
+        allowed_grant_types=["client_credentials"],
+    )
     old = timezone.now() - timedelta(days=2)
     AccessToken.objects.create(application=client, token="expired-token-1", expires=old, scope="openid")
-    live = AccessToken.objects.create(application=client, token="live-token-1", expires=timezone.now() + timedelta(hours=1), scope="openid")
-    Grant.objects.create(application=client, user=membership.user, code="old-code", expires=old, redirect_uri="https://a.example/cb")
+    live = AccessToken.objects.create(
+        application=client, token="live-token-1", expires=timezone.now() + timedelta(hours=1), scope="openid"
+    )
+    Grant.objects.create(
+        application=client,
+        user=membership.user,
+        code="old-code",
+        expires=old,
+        redirect_uri="https://a.example/cb",
+    )
     clear_expired_tokens.delay()
     assert list(AccessToken.objects.values_list("pk", flat=True)) == [live.pk]
     assert not Grant.objects.exists()

@@ -42,8 +42,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--daemonize", "no"],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--daemonize",
+                "no",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -77,14 +90,35 @@ class CeleryWorker:
         env = {**os.environ, **self.env}
         self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "identity", "worker", "-B", "-s", str(self.workdir / "beat-schedule"),
-             "--pool", "prefork", "--concurrency", "2", "--without-gossip", "--without-mingle", "-l", "INFO"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "identity",
+                "worker",
+                "-B",
+                "-s",
+                str(self.workdir / "beat-schedule"),
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: " ready." in self.log.read_text() or self.process.poll() is not None, timeout=60, what="worker ready")
+        wait_for(
+            lambda: " ready." in self.log.read_text() or self.process.poll() is not None,
+            timeout=60,
+            what="worker ready",
+        )
         if self.process.poll() is not None:
             raise RuntimeError("worker exited:\n" + self.log.read_text()[-3000:])
 

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--owner-email", required=True)
         parser.add_argument("--owner-password", default=None)
 
-    def handle(self, *args, name: str, slug: str | None, owner_email: str, owner_password: str | None, **options):
+    def handle(
+        self, *args, name: str, slug: str | None, owner_email: str, owner_password: str | None, **options
+    ):
         link = None
         try:
             with transaction.atomic():
@@ -47,7 +49,9 @@ class Command(BaseCommand):
         except ApplicationError as error:
             raise CommandError(error.message) from error
 
-        self.stdout.write(self.style.SUCCESS(f"Created project {project.name!r} (slug {project.slug}, id {project.pk})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created project {project.name!r} (slug {project.slug}, id {project.pk}).")
+        )
         self.stdout.write(f"Owner: {owner.email}")
         if link:
             # Printed once; only its hash is stored. Opening it sets the password and signs the owner in.

@@ -32,7 +32,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--reset-owner-password", action="store_true", help="Give the demo owner a new password and print it."
+            "--reset-owner-password",
+            action="store_true",
+            help="Give the demo owner a new password and print it.",
         )
 
     def handle(self, *args, reset_owner_password: bool = False, **options) -> None:
@@ -60,7 +62,11 @@ class Command(BaseCommand):
             owner.set_password(password)
             owner.save(update_fields=["password"])
             project = project_create(
-                name="Demo", slug=DEMO_SLUG, owner=owner, actor=actor, display_name="Demo Health",
+                name="Demo",
+                slug=DEMO_SLUG,
+                owner=owner,
+                actor=actor,
+                display_name="Demo Health",
                 support_email="support@demo.test",
             )
             policy = access_policy_create(
@@ -69,15 +75,24 @@ class Command(BaseCommand):
                 description="Read and search clinical data of the member's organization.",
                 actor=actor,
                 rules=[
-                    {"resource_type": "Patient", "interactions": "rs", "criteria": "Patient?organization=%org"},
+                    {
+                        "resource_type": "Patient",
+                        "interactions": "rs",
+                        "criteria": "Patient?organization=%org",
+                    },
                     {"resource_type": "Observation", "interactions": "crus", "criteria": ""},
                 ],
             )
             access_policy_create(
-                project=project, name="Read only", actor=actor, rules=[{"resource_type": "*", "interactions": "rs"}]
+                project=project,
+                name="Read only",
+                actor=actor,
+                rules=[{"resource_type": "*", "interactions": "rs"}],
             )
             for email, first, last, role, profile, external_id in MEMBERS:
-                user, _ = user_get_or_create(email=email, first_name=first, last_name=last, email_verified=bool(email))
+                user, _ = user_get_or_create(
+                    email=email, first_name=first, last_name=last, email_verified=bool(email)
+                )
                 if not Membership.objects.filter(project=project, user=user).exists():
                     membership_create(
                         project=project,
@@ -85,7 +100,9 @@ class Command(BaseCommand):
                         actor=actor,
                         role=role,
                         access_policy=policy if role == Role.MEMBER and email else None,
-                        access_parameters={"org": "Organization/demo"} if role == Role.MEMBER and email else {},
+                        access_parameters={"org": "Organization/demo"}
+                        if role == Role.MEMBER and email
+                        else {},
                         profile=profile,
                         external_id=external_id,
                     )

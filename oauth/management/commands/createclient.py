@@ -19,7 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--project", required=True, help="project slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--grant", action="append", required=True, choices=[GrantType.AUTHORIZATION_CODE, GrantType.CLIENT_CREDENTIALS, GrantType.REFRESH_TOKEN])
+        parser.add_argument(
+            "--grant",
+            action="append",
+            required=True,
+            choices=[GrantType.AUTHORIZATION_CODE, GrantType.CLIENT_CREDENTIALS, GrantType.REFRESH_TOKEN],
+        )
         parser.add_argument("--redirect-uri", action="append", default=[])
         parser.add_argument("--public", action="store_true")
         parser.add_argument("--scope", default="openid")
@@ -50,5 +55,7 @@ class Command(BaseCommand):
         if issued.client_secret:
             credentials["client_secret"] = issued.client_secret
         if not opts["json"]:
-            self.stderr.write(f"Created client {issued.client.name!r} in {project.name}. The secret is shown only now.")
+            self.stderr.write(
+                f"Created client {issued.client.name!r} in {project.name}. The secret is shown only now."
+            )
         self.stdout.write(json.dumps(credentials))

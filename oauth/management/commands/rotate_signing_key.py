@@ -17,5 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, algorithm: str, publish_only: bool, **options) -> None:
         key = signing_key_rotate(algorithm=algorithm, publish_only=publish_only)
-        state = "published (not signing yet)" if publish_only else "now signing; the previous key verifies until its tokens expire"
+        state = (
+            "published (not signing yet)"
+            if publish_only
+            else "now signing; the previous key verifies until its tokens expire"
+        )
         self.stdout.write(self.style.SUCCESS(f"{algorithm} key {key.kid}: {state}."))
