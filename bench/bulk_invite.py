@@ -78,7 +78,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=1000)
-    args = parser.parse_args()
+    args, _unknown = parser.parse_known_args()  # make bench passes one BENCH_ARGS to every script
     setup_django(
         os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/identity_bench_invites")
     )

@@ -192,9 +192,9 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--dot-duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
-    args = parser.parse_args()
+    args, _unknown = parser.parse_known_args()  # make bench passes one BENCH_ARGS to every script
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
