@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt  # noqa: I001 - authlib.jose is fine for verification in tests
 from django.test import Client as BrowserClient
 
 from audit.context import Actor
@@ -136,6 +135,7 @@ def session_for(client, *, method: str = "client_secret_basic") -> OAuth2Session
 
 def verify_id_token(id_token: str, *, issuer: str, client_id: str, nonce: str | None):
     import requests
+    from authlib.jose import JsonWebKey, jwt  # imported here: its deprecation notice is filtered in tests
 
     jwks = requests.get(f"{issuer}/o/jwks/", timeout=10).json()
     claims = jwt.decode(
