@@ -125,12 +125,25 @@ def get_code(browser, client, *, consent: bool = True, **extra) -> tuple[str, di
 
 
 def session_for(client, *, method: str = "client_secret_basic") -> OAuth2Session:
-    return OAuth2Session(
+    session = OAuth2Session(
         client.client_id,
         getattr(client, "plain_secret", None),
         token_endpoint_auth_method=method if getattr(client, "plain_secret", None) else "none",
         redirect_uri=REDIRECT,
     )
+    _open_sessions.append(session)
+    return session
+
+
+_open_sessions: list[OAuth2Session] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_oauth_sessions():
+    """Close keep-alive connections before the live server and its test database go away."""
+    yield
+    while _open_sessions:
+        _open_sessions.pop().close()
 
 
 def verify_id_token(id_token: str, *, issuer: str, client_id: str, nonce: str | None):
