@@ -141,10 +141,12 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "POST" and "consent" not in request.POST:
-            # An authorization request sent by POST (OIDC Core §3.1.2.1): same as GET.
-            request.GET = request.POST.copy()
-            request.method = "GET"
-        elif request.method == "POST":
+            # An authorization request sent by POST (OIDC Core §3.1.2.1). 303 to the same request
+            # as GET: one code path, and a sign-in detour keeps the parameters in `next`.
+            response = redirect(f"{request.path}?{urlencode(request.POST)}")
+            response.status_code = 303
+            return response
+        if request.method == "POST":
             # Our consent form: the view is csrf_exempt for POSTed authorization requests,
             # so the consent submission is CSRF-checked here.
             reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
@@ -216,7 +218,8 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        if form.cleaned_data.get("allow") and response.status_code in (301, 302, 303):
+        location = response.get("Location", "")
+        if form.cleaned_data.get("allow") and response.status_code in (302, 303) and "error=" not in location:
             client = Client.objects.get(client_id=form.cleaned_data["client_id"])
             services.consent_record(
                 user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split()

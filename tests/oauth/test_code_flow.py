@@ -116,7 +116,9 @@ def test_unknown_parameters_are_ignored(issuer, browser, web_client):
 def test_authorize_by_post(issuer, browser, web_client):
     params = authorize_params(web_client)
     verifier = params.pop("_verifier")
-    page = browser.post("/o/authorize/", params)
+    posted = browser.post("/o/authorize/", params)
+    assert posted.status_code == 303  # the same request, as GET
+    page = browser.get(posted["Location"])
     assert page.status_code == 200 and b"Allow" in page.content
     assert page["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page["Content-Security-Policy"]
     assert "Access-Control-Allow-Origin" not in page
@@ -326,3 +328,12 @@ def test_revoked_refresh_token_is_not_honoured_in_the_window(issuer, browser, we
     )
     with pytest.raises(OAuthError):
         session_for(web_client).refresh_token(f"{issuer}/o/token/", refresh_token=token["refresh_token"])
+
+
+def test_post_authorization_request_survives_the_sign_in_detour(client, web_client):
+    params = authorize_params(web_client)
+    params.pop("_verifier")
+    posted = client.post("/o/authorize/", params)
+    follow = client.get(posted["Location"])
+    assert follow.status_code == 302 and follow["Location"].startswith("/accounts/login/")
+    assert "code_challenge" in parse_qs(urlparse(follow["Location"]).query)["next"][0]
