@@ -330,6 +330,9 @@ class BulkInvite(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bulk_invites")
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The OAuth client that started the job (client-credentials automation), so the rows are
+    # invited with exactly the rights of whoever asked.
+    created_by_client_id = models.CharField(max_length=255, blank=True)
     source_name = models.CharField(max_length=255, blank=True)
     # SHA-256 of the normalised rows: the same file submitted twice is the same job.
     content_hash = models.CharField(max_length=64)

@@ -52,9 +52,14 @@ class SetPasswordView(View):
             return render(
                 request, self.template_name, {"form": form, "security_request": security_request}, status=400
             )
-        set_password_complete(
-            request=request, security_request=security_request, password=form.cleaned_data["new_password1"]
-        )
+        try:
+            set_password_complete(
+                request=request,
+                security_request=security_request,
+                password=form.cleaned_data["new_password1"],
+            )
+        except LinkError as error:  # a concurrent submission used the link first
+            return self._problem(request, error)
         messages.success(request, "Your password is set. Welcome!")
         # 303: never re-POST the password on a redirect (RFC 9700 §4.12).
         response = redirect("portal:home")

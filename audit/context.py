@@ -30,6 +30,8 @@ class Actor:
     client_id: str = ""
     ip_address: str | None = None
     user_agent: str = ""
+    # Operators' commands and the application itself; never inferred from missing fields.
+    is_system: bool = False
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
@@ -53,7 +55,7 @@ class Actor:
 
     @classmethod
     def system(cls) -> Actor:
-        return cls()
+        return cls(is_system=True)
 
     @property
     def label(self) -> str:

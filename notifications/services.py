@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -100,7 +100,11 @@ def message_enqueue(
         body_html=rendered.body_html,
     )
     message.idempotency_key = idempotency_key or f"msg:{message.pk}"
-    message.save(force_insert=True)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin must not roll back the caller
+            message.save(force_insert=True)
+    except IntegrityError:
+        return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
     message_id = message.pk
     transaction.on_commit(lambda: message_publish(message_id=message_id))
     return message
@@ -149,7 +153,8 @@ def message_publish(*, message_id, force: bool = False) -> bool:
     return True
 
 
-def _claim(message_id) -> bool:
+def _claim(message_id):
+    """Take a message for sending; returns the claim's timestamp (its identity), or None."""
     now = _now()
     stale = now - timedelta(seconds=app_settings.SENDING_TIMEOUT_SECONDS)
     claimable = Q(status__in=PENDING_STATUSES, next_attempt_at__lte=now) | Q(
@@ -158,7 +163,7 @@ def _claim(message_id) -> bool:
     updated = OutboundMessage.objects.filter(claimable, pk=message_id).update(
         status=MessageStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now, updated_at=now
     )
-    return updated == 1
+    return now if updated == 1 else None
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -186,7 +191,8 @@ def _build_email(message: OutboundMessage) -> EmailMultiAlternatives:
 
 def message_deliver(*, message_id) -> DeliveryOutcome:
     """Send one message if it is due and not already sent. Safe to call any number of times."""
-    if not _claim(message_id):
+    claim = _claim(message_id)
+    if claim is None:
         status = OutboundMessage.objects.filter(pk=message_id).values_list("status", flat=True).first()
         return DeliveryOutcome(status=status or "missing")
     message = OutboundMessage.objects.get(pk=message_id)
@@ -194,10 +200,12 @@ def message_deliver(*, message_id) -> DeliveryOutcome:
         email = _build_email(message)
         email.send(fail_silently=False)
     except Exception as exc:
-        return _record_failure(message, exc)
+        return _record_failure(message, exc, claim)
     anymail_status = getattr(email, "anymail_status", None)
     esp_id = getattr(anymail_status, "message_id", None) or ""
-    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+    # Only the holder of this claim may record its outcome (a send that outlived the sending
+    # timeout may have been re-claimed by the relay meanwhile).
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim).update(
         status=MessageStatus.SENT,
         sent_at=_now(),
         last_error="",
@@ -207,12 +215,12 @@ def message_deliver(*, message_id) -> DeliveryOutcome:
     return DeliveryOutcome(status=MessageStatus.SENT)
 
 
-def _record_failure(message: OutboundMessage, exc: Exception) -> DeliveryOutcome:
+def _record_failure(message: OutboundMessage, exc: Exception, claim) -> DeliveryOutcome:
     # Only the exception class and its text: never the message body (it may carry a link).
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
     permanent = isinstance(exc, PERMANENT_ERRORS)
     if permanent or message.attempts >= app_settings.MAX_ATTEMPTS:
-        OutboundMessage.objects.filter(pk=message.pk).update(
+        OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim).update(
             status=MessageStatus.DEAD, last_error=error, updated_at=_now()
         )
         logger.error(
@@ -223,7 +231,7 @@ def _record_failure(message: OutboundMessage, exc: Exception) -> DeliveryOutcome
         )
         return DeliveryOutcome(status=MessageStatus.DEAD)
     delay = backoff_seconds(message.attempts)
-    OutboundMessage.objects.filter(pk=message.pk).update(
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim).update(
         status=MessageStatus.FAILED,
         last_error=error,
         next_attempt_at=_now() + timedelta(seconds=delay),

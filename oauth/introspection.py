@@ -176,6 +176,7 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
     row = (
         _user_checks(RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True))
         .values(
+            "pk",
             "user_id",
             "user__is_active",
             "user__email",
@@ -193,6 +194,11 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
         or not row["application__is_active"]
         or not _user_ok(row)
     ):
+        return None
+    from oauth.validators import refresh_token_expired  # the same expiry rules as the token endpoint
+
+    refresh = RefreshToken.objects.select_related("application").get(pk=row["pk"])
+    if refresh_token_expired(refresh, refresh.application):
         return None
     return {
         "client_id": row["application__client_id"],

@@ -87,6 +87,8 @@ class Client(AbstractApplication):
 class Grant(AbstractGrant):
     # The OP session the code was issued in (a hash of it): becomes the ID token's `sid`.
     sid = models.CharField(max_length=64, blank=True)
+    # When the user last proved who they are (sign-in or re-authentication): the ID token's auth_time.
+    auth_time = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

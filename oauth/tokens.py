@@ -36,8 +36,9 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         user = None
     now = int(time.time())
     jti = uuid.uuid4().hex
-    resource = getattr(request, "resource", None)
-    audience = resource if isinstance(resource, str) and resource else f"{app_settings.ISSUER}/api"
+    # One audience: this deployment's API. A client-supplied `resource` (RFC 8707) is not
+    # trusted to name the audience until clients get a resource allow-list.
+    audience = f"{app_settings.ISSUER}/api"
     claims = {
         "iss": app_settings.ISSUER,
         "sub": subject_for(user=user, client=client),

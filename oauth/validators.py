@@ -10,7 +10,7 @@ RFC 9068 claims recorded, and RFC 7662 introspection with project and audience.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.db.models import Min
@@ -45,6 +45,20 @@ def user_may_use_client(user, client: Client) -> bool:
     ):
         return False
     return True
+
+
+def refresh_token_expired(rt: RefreshToken, client: Client, *, check_idle: bool = True) -> bool:
+    """Idle expiry (unused too long) and absolute expiry (family older than its lifetime)."""
+    now = clock.now()
+    idle = client.refresh_token_idle_lifetime or app_settings.REFRESH_TOKEN_IDLE_LIFETIME
+    absolute = client.refresh_token_lifetime or app_settings.REFRESH_TOKEN_LIFETIME
+    if check_idle and rt.created + timedelta(seconds=idle) <= now:
+        return True
+    started = rt.created
+    if rt.token_family:
+        family = RefreshToken.objects.filter(token_family=rt.token_family)
+        started = family.aggregate(m=Min("created"))["m"] or rt.created
+    return started + timedelta(seconds=absolute) <= now
 
 
 class Validator(OAuth2Validator):
@@ -176,9 +190,10 @@ class Validator(OAuth2Validator):
 
     def _create_authorization_code(self, request, code, expires=None):
         grant = super()._create_authorization_code(request, code, expires)
-        sid = getattr(request, "sid", "") or ""
-        if sid:
-            Grant.objects.filter(pk=grant.pk).update(sid=sid)
+        from django.utils.dateparse import parse_datetime
+
+        auth_time = parse_datetime(getattr(request, "auth_time", "") or "")
+        Grant.objects.filter(pk=grant.pk).update(sid=getattr(request, "sid", "") or "", auth_time=auth_time)
         return grant
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
@@ -217,6 +232,8 @@ class Validator(OAuth2Validator):
         superseding = AccessToken.objects.filter(source_refresh_token=rt).first()
         if superseding is None or not user_may_use_client(rt.user, client):
             return False  # revoked on purpose (RFC 7009), not rotated: never honoured
+        if refresh_token_expired(rt, client, check_idle=False):
+            return False
         request.user = rt.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = None
@@ -236,18 +253,7 @@ class Validator(OAuth2Validator):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         rt = request.refresh_token_instance
-        now = clock.now()
-        idle = client.refresh_token_idle_lifetime or app_settings.REFRESH_TOKEN_IDLE_LIFETIME
-        absolute = client.refresh_token_lifetime or app_settings.REFRESH_TOKEN_LIFETIME
-        if rt.revoked is None and rt.created + timedelta(seconds=idle) <= now:
-            return False
-        started = rt.created
-        if rt.token_family:
-            started = (
-                RefreshToken.objects.filter(token_family=rt.token_family).aggregate(m=Min("created"))["m"]
-                or rt.created
-            )
-        if started + timedelta(seconds=absolute) <= now:
+        if refresh_token_expired(rt, client, check_idle=rt.revoked is None):
             return False
         return user_may_use_client(rt.user, client)
 
@@ -307,6 +313,8 @@ class Validator(OAuth2Validator):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
         if getattr(request, "sid", ""):
             claims["sid"] = request.sid
+        if isinstance(getattr(request, "auth_time", None), datetime):
+            claims["auth_time"] = int(request.auth_time.timestamp())
         return claims, expiration_time
 
     # --- RFC 7662 introspection -------------------------------------------------

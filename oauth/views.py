@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -58,6 +57,20 @@ def session_id_hash(request) -> str:
     if not request.session.session_key:
         request.session.save()
     return hashlib.sha256(f"sid:{request.session.session_key}".encode()).hexdigest()[:32]
+
+
+def auth_time_of(request):
+    """When the signed-in user last authenticated in this session (sign-in or re-authentication)."""
+    import datetime
+
+    from allauth.account.internal.flows.login import get_authentication_records
+
+    times = [
+        record.get("at") for record in get_authentication_records(request, request.user) if record.get("at")
+    ]
+    if times:
+        return datetime.datetime.fromtimestamp(max(times), tz=datetime.UTC)
+    return request.user.last_login or timezone.now()
 
 
 def _absolute(name: str) -> str:
@@ -155,26 +168,34 @@ class AuthorizeView(dot_views.AuthorizationView):
         return super().dispatch(request, *args, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        # oauthlib copies credentials onto its request: the grant records the session (`sid`).
-        credentials = {**credentials, "sid": session_id_hash(request)}
+        # oauthlib copies credentials onto its request: the grant records the session (`sid`)
+        # and when the user last authenticated (`auth_time`).
+        credentials = {
+            **credentials,
+            "sid": session_id_hash(request),
+            "auth_time": auth_time_of(request).isoformat(),
+        }
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _needs_fresh_login(self, request) -> bool:
-        prompt = set(request.GET.get("prompt", "").split())
-        if "login" in prompt:
+        """prompt=login, or max_age exceeded since the user last authenticated (OIDC Core §3.1.2.1)."""
+        if "login" in set(request.GET.get("prompt", "").split()):
             return True
-        max_age = request.GET.get("max_age")
-        if max_age and max_age.isdigit() and request.user.last_login:
-            return (timezone.now() - request.user.last_login).total_seconds() > int(max_age)
+        max_age = request.GET.get("max_age", "")
+        if max_age.isdigit():
+            return (timezone.now() - auth_time_of(request)).total_seconds() > int(max_age)
         return False
 
-    def _relogin(self, request):
+    def _reauthenticate(self, request):
+        """Ask for the password again, then come back without prompt=login.
+
+        The session is kept: a page elsewhere that sends the user here with prompt=login
+        can make them type their password, never sign them out.
+        """
         query = request.GET.copy()
         query.pop("prompt", None)
-        query.pop("max_age", None)
-        logout(request)
         next_url = f"{request.path}?{query.urlencode()}"
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+        return redirect(f"{reverse('account_reauthenticate')}?{urlencode({'next': next_url})}")
 
     def get(self, request, *args, **kwargs):
         try:
@@ -185,9 +206,11 @@ class AuthorizeView(dot_views.AuthorizationView):
             if isinstance(error, OAuthToolkitError):
                 return self.error_response(error, application=None)
             raise
-        if self._needs_fresh_login(request):
-            return self._relogin(request)
         client = Client.objects.get(client_id=credentials["client_id"])
+        if self._needs_fresh_login(request):
+            if "none" in set(request.GET.get("prompt", "").split()):
+                return self._deny(credentials, client, "login_required", "The user must sign in again.")
+            return self._reauthenticate(request)
         if not user_may_use_client(request.user, client):
             return self._deny(
                 credentials, client, "access_denied", "This account may not use this application."
@@ -217,6 +240,22 @@ class AuthorizeView(dot_views.AuthorizationView):
         return self.redirect(f"{credentials['redirect_uri']}{separator}{urlencode(params)}", client)
 
     def form_valid(self, form):
+        client = Client.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+        if (
+            client is not None
+            and form.cleaned_data.get("allow")
+            and not user_may_use_client(self.request.user, client)
+        ):
+            # The same rule as the GET: no code for inactive members or unverified accounts.
+            credentials = {
+                "redirect_uri": form.cleaned_data.get("redirect_uri"),
+                "state": form.cleaned_data.get("state"),
+            }
+            if client.redirect_uri_allowed(credentials["redirect_uri"] or ""):
+                return self._deny(
+                    credentials, client, "access_denied", "This account may not use this application."
+                )
+            return HttpResponse("This account may not use this application.", status=403)
         response = super().form_valid(form)
         location = response.get("Location", "")
         if form.cleaned_data.get("allow") and response.status_code in (302, 303) and "error=" not in location:

@@ -33,7 +33,9 @@ def password_reset_request(*, user: User, email: str) -> None:
     link = security_link_issue(kind=SecurityRequestKind.RESET, user=user, project=project)
     message_enqueue(
         kind=MessageKind.PASSWORD_RESET,
-        to_email=email,
+        # The stored address, never the typed one: a look-alike address that matched
+        # case-insensitively must not receive the link (CVE-2019-19844).
+        to_email=user.email or email,
         project=project,
         user=user,
         context={"link": link.url, "expires_at": link.request.expires_at},

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import SecurityRequest, SecurityRequestKind, User
+from accounts.services.security_links import LinkError, LinkProblem
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -37,14 +38,21 @@ def set_password_complete(*, request: HttpRequest, security_request: SecurityReq
     Changing the password also invalidates every other session of the user (Django
     checks a hash of the password in each session) and every other outstanding link.
     """
-    security_request = SecurityRequest.objects.select_for_update().get(pk=security_request.pk)
+    now = clock.now()
+    # Use the link up first, with a conditional UPDATE: of two concurrent submissions of the
+    # same link exactly one gets here; the other is told the link was used.
+    claimed = SecurityRequest.objects.filter(
+        pk=security_request.pk, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if claimed != 1:
+        raise LinkError(LinkProblem.USED, security_request)
+    security_request = SecurityRequest.objects.select_related("user", "project", "membership").get(
+        pk=security_request.pk
+    )
     user = security_request.user
     had_password = user.has_usable_password()
     user.set_password(password)
     user.save(update_fields=["password"])
-    now = clock.now()
-    security_request.used_at = now
-    security_request.save(update_fields=["used_at"])
     _mark_email_verified(user)
     actor = Actor.from_request(request).with_user(user)
     if security_request.kind == SecurityRequestKind.INVITE:

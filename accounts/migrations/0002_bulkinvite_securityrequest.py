@@ -63,4 +63,9 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['project', 'kind', '-created_at'], name='accounts_se_project_fb005d_idx')],
             },
         ),
+        migrations.AddField(
+            model_name='bulkinvite',
+            name='created_by_client_id',
+            field=models.CharField(blank=True, max_length=255),
+        ),
     ]

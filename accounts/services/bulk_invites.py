@@ -130,8 +130,12 @@ def bulk_invite_start(
             continue
         seen[key] = number
         valid.append({"row": number, **data})
+    # The same rows submitted again on the same (UTC) day are the same job; a later day may re-run them.
+    day = clock.now().date().isoformat()
     digest = hashlib.sha256(
-        json.dumps({"rows": valid, "invalid": invalid, "send_email": send_email}, sort_keys=True).encode()
+        json.dumps(
+            {"rows": valid, "invalid": invalid, "send_email": send_email, "day": day}, sort_keys=True
+        ).encode()
     ).hexdigest()
     existing = BulkInvite.objects.filter(project=project, content_hash=digest).first()
     if existing is not None:
@@ -141,6 +145,7 @@ def bulk_invite_start(
             job = BulkInvite.objects.create(
                 project=project,
                 created_by=actor.user,
+                created_by_client_id=actor.client_id,
                 source_name=source_name[:255],
                 content_hash=digest,
                 send_email=send_email,
@@ -212,7 +217,7 @@ def bulk_invite_process(*, job_id) -> BulkInvite:
         return job
     if job.status == BulkInviteStatus.QUEUED:
         BulkInvite.objects.filter(pk=job.pk).update(status=BulkInviteStatus.RUNNING, started_at=clock.now())
-    actor = Actor(user=job.created_by)
+    actor = Actor(user=job.created_by, client_id=job.created_by_client_id)
     policies = {
         str(p.pk): p for p in AccessPolicy.objects.filter(project=job.project).prefetch_related("rules")
     }

@@ -224,3 +224,20 @@ def test_policy_update_without_change_records_nothing(project, owner):
     access_policy_update(policy=policy, actor=Actor(user=owner), description="now described")
     event = AuditEvent.objects.get(action=AuditAction.ACCESS_POLICY_UPDATED)
     assert event.details["changes"]["description"] == ["", "now described"]
+
+
+def test_automation_client_cannot_make_owners_even_in_bulk(project, owner):
+    """A client-credentials actor has no user; it must never count as the system."""
+    from accounts.services.bulk_invites import bulk_invite_process, bulk_invite_start
+
+    robot = Actor(client_id="hr-sync-client")
+    with pytest.raises(ApplicationError) as exc:
+        membership_create(project=project, user=UserFactory(), actor=robot, role=Role.OWNER)
+    assert exc.value.status == 403
+    job, _ = bulk_invite_start(
+        project=project, actor=robot, rows=[{"email": "boss@evil.test", "role": "owner"}]
+    )
+    job = bulk_invite_process(job_id=job.pk)
+    assert job.results[0]["outcome"] == "error"
+    assert not Membership.objects.filter(project=project, user__email="boss@evil.test").exists()
+    assert Actor.system().is_system and not Actor().is_system

@@ -155,3 +155,25 @@ class TestPasswordReset:
         statuses = [self.request_reset(client, f"n{i}@example.test").status_code for i in range(5)]
         assert statuses[:3] == [HTTPStatus.FOUND] * 3
         assert HTTPStatus.TOO_MANY_REQUESTS in statuses[3:]
+
+
+def test_second_use_of_a_link_after_the_check_is_refused(rf, invite_link):
+    """Two submissions race: both passed the link check, only the first may set a password."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    from accounts.flows.set_password import set_password_complete
+    from accounts.services.security_links import LinkError
+
+    security_request = SecurityRequest.objects.get()
+
+    def request():
+        r = rf.post("/")
+        SessionMiddleware(lambda x: None).process_request(r)
+        return r
+
+    set_password_complete(request=request(), security_request=security_request, password=NEW_PASSWORD)
+    with pytest.raises(LinkError):
+        set_password_complete(
+            request=request(), security_request=security_request, password="the attackers choice"
+        )
+    assert authenticate(email="joiner@example.test", password=NEW_PASSWORD) is not None

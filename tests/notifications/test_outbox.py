@@ -307,3 +307,19 @@ class TestTrackingWebhook:
         message_track(esp_message_id="m1", event_type="delivered")
         message.refresh_from_db()
         assert message.status == MessageStatus.BOUNCED
+
+
+def test_outcome_of_a_superseded_claim_is_not_recorded(settings):
+    """A send that outlived its claim must not overwrite what the new claim holder recorded."""
+    from notifications import services
+
+    message = enqueue()  # sent once, normally
+    late_claim = timezone.now() - timedelta(hours=1)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=timezone.now()
+    )
+    services._record_failure(
+        OutboundMessage.objects.get(pk=message.pk), RuntimeError("late worker"), late_claim
+    )
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENDING and message.last_error == ""

@@ -271,13 +271,46 @@ class TestConsent:
         query = parse_qs(urlparse(anonymous["Location"]).query)
         assert query["error"] == ["login_required"] and query["state"] == [params["state"]]
 
-    def test_prompt_login_forces_sign_in(self, browser, web_client):
+    def test_prompt_login_asks_for_the_password_again_without_signing_out(
+        self, issuer, browser, web_client, member
+    ):
+        from tests.factories import DEFAULT_PASSWORD
+
+        get_code(browser, web_client)  # consent given once
         params = authorize_params(web_client, prompt="login")
+        verifier = params.pop("_verifier")
+        response = browser.get("/o/authorize/?" + urlencode(params))
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/reauthenticate/")
+        next_url = parse_qs(urlparse(response["Location"]).query)["next"][0]
+        assert "prompt" not in next_url
+        assert browser.get("/portal/").status_code == 200  # still signed in
+        reauth = browser.post(response["Location"], {"password": DEFAULT_PASSWORD})
+        assert reauth.status_code == 302 and reauth["Location"] == next_url
+        back = browser.get(next_url)
+        code = parse_qs(urlparse(back["Location"]).query)["code"][0]
+        token = session_for(web_client).fetch_token(
+            f"{issuer}/o/token/", grant_type="authorization_code", code=code, code_verifier=verifier
+        )
+        from tests.oauth.conftest import verify_id_token
+
+        claims = verify_id_token(
+            token["id_token"], issuer=issuer, client_id=web_client.client_id, nonce=params["nonce"]
+        )
+        import time
+
+        assert abs(claims["auth_time"] - time.time()) < 60  # the re-authentication just now
+
+    def test_max_age_with_prompt_none_is_login_required(self, browser, web_client, member):
+        from django.utils import timezone
+
+        get_code(browser, web_client)
+        type(member).objects.filter(pk=member.pk).update(last_login=timezone.now() - timedelta(hours=2))
+        params = authorize_params(web_client, prompt="none", max_age="60")
         params.pop("_verifier")
         response = browser.get("/o/authorize/?" + urlencode(params))
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-        assert "prompt" not in parse_qs(urlparse(response["Location"]).query)["next"][0]
-        assert browser.get("/portal/").status_code == 302  # signed out
+        query = parse_qs(urlparse(response["Location"]).query)
+        assert query["error"] == ["login_required"] and query["state"] == [params["state"]]
+        assert browser.get("/portal/").status_code == 200  # not signed out
 
     def test_connected_apps_lists_and_revokes(self, issuer, browser, web_client):
         code, params = get_code(browser, web_client)
