@@ -207,6 +207,12 @@ class AuthorizeView(dot_views.AuthorizationView):
                 return self.error_response(error, application=None)
             raise
         client = Client.objects.get(client_id=credentials["client_id"])
+        for parameter, error in (
+            ("request", "request_not_supported"),
+            ("request_uri", "request_uri_not_supported"),
+        ):
+            if parameter in request.GET:  # request objects (OIDC Core §6) are not supported: say so
+                return self._deny(credentials, client, error, f"The {parameter} parameter is not supported.")
         if self._needs_fresh_login(request):
             if "none" in set(request.GET.get("prompt", "").split()):
                 return self._deny(credentials, client, "login_required", "The user must sign in again.")

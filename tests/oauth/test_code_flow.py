@@ -337,3 +337,27 @@ def test_post_authorization_request_survives_the_sign_in_detour(client, web_clie
     follow = client.get(posted["Location"])
     assert follow.status_code == 302 and follow["Location"].startswith("/accounts/login/")
     assert "code_challenge" in parse_qs(urlparse(follow["Location"]).query)["next"][0]
+
+
+@pytest.mark.parametrize(
+    "extra,expected",
+    [
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"request_uri": "https://rp.example/req"}, "request_uri_not_supported"),
+    ],
+)
+def test_request_objects_are_refused_as_unsupported(browser, web_client, extra, expected):
+    params = authorize_params(web_client, **extra)
+    params.pop("_verifier")
+    response = browser.get("/o/authorize/?" + urlencode(params))
+    location = response.get("Location", "") + response.content.decode()
+    assert expected in location
+
+
+def test_essential_claims_request_succeeds(issuer, browser, web_client):
+    import json
+
+    code, params = get_code(
+        browser, web_client, claims=json.dumps({"id_token": {"name": {"essential": True}}})
+    )
+    assert exchange(web_client, code, params, issuer)["id_token"]
