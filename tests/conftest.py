@@ -202,3 +202,12 @@ def _fresh_signing_key_cache():
     yield
     keys._cache.update(at=0.0, keys=None)
     client_cache_forget()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """No persistent connections in tests: live-server threads must not hold the test database open."""
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        database["CONN_MAX_AGE"] = 0
