@@ -200,12 +200,8 @@ class AuthorizeView(dot_views.AuthorizationView):
     def get(self, request, *args, **kwargs):
         try:
             scopes, credentials = self.validate_authorization_request(request)
-        except Exception as error:  # DOT renders an error page; never redirects for a bad client/URI
-            from oauth2_provider.exceptions import OAuthToolkitError
-
-            if isinstance(error, OAuthToolkitError):
-                return self.error_response(error, application=None)
-            raise
+        except OAuthToolkitError as error:  # DOT renders an error page; never redirects for a bad client/URI
+            return self.error_response(error, application=None)
         client = Client.objects.get(client_id=credentials["client_id"])
         for parameter, error in (
             ("request", "request_not_supported"),
