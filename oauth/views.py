@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
 
 from oauth import selectors, services
 from oauth.app_settings import app_settings
