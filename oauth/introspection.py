@@ -22,6 +22,7 @@ from identity.clock import clock
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cached
 from oauth.models import AccessToken, Client, RefreshToken
+from oauth.validators import refresh_token_expired, user_may_use_client
 
 
 def _credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -173,37 +174,26 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
                 "jti": row["jti"],
                 "project": str(row["application__project_id"]),
             }
-    row = (
-        _user_checks(RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True))
-        .values(
-            "pk",
-            "user_id",
-            "user__is_active",
-            "user__email",
-            "member_ok",
-            "email_ok",
-            "application__client_id",
-            "application__project_id",
-            "application__is_active",
-        )
+    # Refresh tokens are introspected rarely: the plain ORM path and the token endpoint's own rules.
+    refresh = (
+        RefreshToken.objects.select_related("application", "user")
+        .filter(token_checksum=checksum, revoked__isnull=True)
         .first()
     )
     if (
-        row is None
-        or row["application__project_id"] != caller.project_id
-        or not row["application__is_active"]
-        or not _user_ok(row)
+        refresh is None
+        or refresh.application.project_id != caller.project_id
+        or not refresh.application.is_active
     ):
         return None
-    from oauth.validators import refresh_token_expired  # the same expiry rules as the token endpoint
-
-    refresh = RefreshToken.objects.select_related("application").get(pk=row["pk"])
+    if refresh.user is not None and not user_may_use_client(refresh.user, refresh.application):
+        return None
     if refresh_token_expired(refresh, refresh.application):
         return None
     return {
-        "client_id": row["application__client_id"],
+        "client_id": refresh.application.client_id,
         "token_type": "refresh_token",
-        "sub": str(row["user_id"]) if row["user_id"] else None,
+        "sub": str(refresh.user_id) if refresh.user_id else None,
         "iss": app_settings.ISSUER,
-        "project": str(row["application__project_id"]),
+        "project": str(refresh.application.project_id),
     }
