@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from audit.context import Actor
 from identity.errors import ApplicationError, ErrorCode
+from notifications import signals
 from notifications.app_settings import app_settings
 from notifications.models import FINAL_STATUSES, PENDING_STATUSES, MessageStatus, OutboundMessage
 from notifications.rendering import render_email
@@ -205,13 +206,19 @@ def message_deliver(*, message_id) -> DeliveryOutcome:
     esp_id = getattr(anymail_status, "message_id", None) or ""
     # Only the holder of this claim may record its outcome (a send that outlived the sending
     # timeout may have been re-claimed by the relay meanwhile).
-    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim).update(
+    recorded = OutboundMessage.objects.filter(
+        pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim
+    ).update(
         status=MessageStatus.SENT,
         sent_at=_now(),
         last_error="",
         esp_message_id=str(esp_id)[:255],
         updated_at=_now(),
     )
+    if recorded:
+        signals.message_finished.send(
+            sender=OutboundMessage, message_id=message.pk, status=MessageStatus.SENT
+        )
     return DeliveryOutcome(status=MessageStatus.SENT)
 
 
@@ -220,9 +227,13 @@ def _record_failure(message: OutboundMessage, exc: Exception, claim) -> Delivery
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
     permanent = isinstance(exc, PERMANENT_ERRORS)
     if permanent or message.attempts >= app_settings.MAX_ATTEMPTS:
-        OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim).update(
-            status=MessageStatus.DEAD, last_error=error, updated_at=_now()
-        )
+        recorded = OutboundMessage.objects.filter(
+            pk=message.pk, status=MessageStatus.SENDING, claimed_at=claim
+        ).update(status=MessageStatus.DEAD, last_error=error, updated_at=_now())
+        if recorded:
+            signals.message_finished.send(
+                sender=OutboundMessage, message_id=message.pk, status=MessageStatus.DEAD
+            )
         logger.error(
             "outbox: message %s is dead after %s attempt(s): %s",
             message.pk,

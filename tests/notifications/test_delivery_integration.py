@@ -21,7 +21,7 @@ from identity.celery import app as celery_app
 from notifications.models import MessageStatus, OutboundMessage
 from tests.conftest import require_service
 from tests.support.mail_backends import SENT_LIST
-from tests.support.services import CeleryWorker, RedisServer, wait_for
+from tests.support.services import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -55,7 +55,7 @@ def mail_log(redis_url):
     client = redis.Redis.from_url(redis_url)
     key = f"{SENT_LIST}:{uuid.uuid4()}"
     yield client, key
-    client.delete(key)
+    client.delete(key, f"{key}:finished")
 
 
 @pytest.fixture
@@ -101,31 +101,39 @@ def invite_many(api, project, count: int, prefix: str) -> list[str]:
     return emails
 
 
-def await_sends(mail_log, count: int, timeout: float = 90) -> list[str]:
-    """Block until `count` sends were recorded by the worker; return the recorded message ids."""
+def await_finished(mail_log, count: int, timeout: float = 90) -> dict[str, str]:
+    """Block until the outbox recorded `count` final outcomes; return {message_id: status}.
+
+    The worker pushes an outcome only after it is in the database (notifications' signal), so
+    once this returns the rows can be asserted directly.
+    """
     client, key = mail_log
-    ids = []
+    outcomes: dict[str, str] = {}
     for _ in range(count):
-        item = client.blpop([key], timeout=timeout)
-        assert item is not None, f"only {len(ids)} of {count} emails were sent"
-        ids.append(item[1].decode())
-    return ids
+        item = client.blpop([f"{key}:finished"], timeout=timeout)
+        assert item is not None, f"only {len(outcomes)} of {count} messages finished"
+        status, message_id = item[1].decode().split(":", 1)
+        assert message_id not in outcomes, f"message {message_id} finished twice"
+        outcomes[message_id] = status
+    return outcomes
 
 
-def all_sent(emails) -> bool:
-    return OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.SENT).count() == len(
-        emails
-    )
+def assert_sent_exactly_once(mail_log, emails) -> None:
+    outcomes = await_finished(mail_log, len(emails))
+    assert set(outcomes.values()) == {"sent"}
+    rows = OutboundMessage.objects.filter(to_email__in=emails)
+    assert {str(pk) for pk in rows.values_list("pk", flat=True)} == set(outcomes)
+    assert rows.filter(status=MessageStatus.SENT).count() == len(emails)
+    # every row is `sent`, so nothing can claim it again: the list of sends is final
+    client, key = mail_log
+    sends = [item.decode() for item in client.lrange(key, 0, -1)]
+    assert sorted(sends) == sorted(outcomes), "an email was sent more than once (or not at all)"
 
 
 def test_200_invites_are_sent_exactly_once(api, project, start_worker, mail_log):
     start_worker("RecordingBackend")
     emails = invite_many(api, project, 200, "bulk")
-    ids = await_sends(mail_log, 200)
-    assert len(set(ids)) == 200
-    wait_for(lambda: all_sent(emails), timeout=30, what="200 messages marked sent")
-    # once every row is `sent`, nothing can claim it again: the count is final
-    assert mail_log[0].llen(mail_log[1]) == 0
+    assert_sent_exactly_once(mail_log, emails)
     assert set(OutboundMessage.objects.filter(to_email__in=emails).values_list("attempts", flat=True)) == {1}
 
 
@@ -135,32 +143,24 @@ def test_redis_down_while_inviting_then_everything_sent_once(api, project, broke
     emails = invite_many(api, project, 50, "down")  # every request succeeds without the broker
     assert OutboundMessage.objects.filter(to_email__in=emails, status=MessageStatus.QUEUED).count() == 50
     broker.start()  # same port: the worker and its beat reconnect, the relay publishes the backlog
-    ids = await_sends(mail_log, 50)
-    assert len(set(ids)) == 50
-    wait_for(lambda: all_sent(emails), timeout=30, what="50 messages marked sent")
-    assert mail_log[0].llen(mail_log[1]) == 0
+    assert_sent_exactly_once(mail_log, emails)
 
 
 def test_transient_failures_are_retried_until_sent(api, project, start_worker, mail_log):
     start_worker("FlakyBackend", TEST_MAIL_FAILURE_RATE="0.3")
     emails = invite_many(api, project, 60, "flaky")
-    ids = await_sends(mail_log, 60)
-    assert len(set(ids)) == 60
-    wait_for(lambda: all_sent(emails), timeout=30, what="60 messages marked sent")
+    assert_sent_exactly_once(mail_log, emails)
     attempts = list(OutboundMessage.objects.filter(to_email__in=emails).values_list("attempts", flat=True))
     assert max(attempts) > 1  # some needed retries (0.7**60 chance otherwise)
-    assert mail_log[0].llen(mail_log[1]) == 0
 
 
-def test_permanent_failure_is_dead_and_visible(api, project, start_worker, admin_client):
+def test_permanent_failure_is_dead_and_visible(api, project, start_worker, admin_client, mail_log):
     start_worker("RejectingBackend")
     [email] = invite_many(api, project, 1, "rejected")
-    wait_for(
-        lambda: OutboundMessage.objects.filter(to_email=email, status=MessageStatus.DEAD).exists(),
-        timeout=60,
-        what="the message to be dead",
-    )
     message = OutboundMessage.objects.get(to_email=email)
+    assert await_finished(mail_log, 1, timeout=60) == {str(message.pk): "dead"}
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DEAD
     assert message.attempts == 1 and "User unknown" in message.last_error
     page = admin_client.get(f"/portal/{project.slug}/outbox/?status=dead").content.decode()
     assert email in page and "Dead" in page

@@ -1,8 +1,10 @@
 """Email backends for tests that send through real code paths, including a Celery worker process.
 
-Each successful send is recorded (X-Outbox-Id header) in Django's locmem outbox and,
-when TEST_MAIL_REDIS_URL is set, pushed onto a Redis list so that a test can *block*
-until the worker has sent what it expects (no sleeping).
+Each successful send is recorded (X-Outbox-Id header) in Django's locmem outbox and, when
+TEST_MAIL_REDIS_URL is set, pushed onto the Redis list TEST_MAIL_LIST. Importing this module
+(the worker does, at its first send) also records every *final outcome* the outbox writes
+(`sent:<id>`, `dead:<id>`) on TEST_MAIL_LIST + ":finished", after the status is in the
+database, so a test can block on it (BLPOP) instead of polling or sleeping.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import smtplib
 
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
+from notifications.signals import message_finished
+
 SENT_LIST = "test:mail:sent"
 
 
@@ -22,6 +26,19 @@ def _push(message_ids: list[str]) -> None:
         import redis
 
         redis.Redis.from_url(url).rpush(os.environ.get("TEST_MAIL_LIST", SENT_LIST), *message_ids)
+
+
+def _record_finished(sender, message_id, status, **kwargs) -> None:
+    url = os.environ.get("TEST_MAIL_REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).rpush(
+            os.environ.get("TEST_MAIL_LIST", SENT_LIST) + ":finished", f"{status}:{message_id}"
+        )
+
+
+message_finished.connect(_record_finished, dispatch_uid="tests_record_finished")
 
 
 class RecordingBackend(LocmemBackend):

@@ -6,8 +6,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+import threading
 from pathlib import Path
 
 import redis
@@ -19,15 +18,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll a condition until it holds (event-driven waits are preferred; this is for DB state)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 class RedisServer:
@@ -88,7 +78,6 @@ class CeleryWorker:
 
     def start(self) -> None:
         env = {**os.environ, **self.env}
-        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -111,16 +100,25 @@ class CeleryWorker:
             ],
             cwd=ROOT,
             env=env,
-            stdout=self._log_file,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            text=True,
         )
-        wait_for(
-            lambda: " ready." in self.log.read_text() or self.process.poll() is not None,
-            timeout=60,
-            what="worker ready",
-        )
-        if self.process.poll() is not None:
+        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        for line in self.process.stdout:  # blocks until the worker says it is ready (EOF if it dies)
+            self._log_file.write(line)
+            if " ready." in line:
+                break
+        else:
+            self._log_file.close()
             raise RuntimeError("worker exited:\n" + self.log.read_text()[-3000:])
+        # Keep draining its output, or the worker blocks on a full pipe.
+        self._drain = threading.Thread(target=self._copy_output, daemon=True)
+        self._drain.start()
+
+    def _copy_output(self) -> None:
+        for line in self.process.stdout:
+            self._log_file.write(line)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -130,4 +128,5 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._drain.join(timeout=10)  # the pipe closes with the process
         self._log_file.close()
