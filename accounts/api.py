@@ -20,70 +20,10 @@ from accounts.api_serializers import (
     AccessPolicyRuleSerializer,
     MembershipOutputSerializer,
     ProjectOutputSerializer,
-    error_responses,
 )
 from accounts.models import Role
-from audit.context import Actor
-from identity.api import Pagination
-from identity.errors import ApplicationError
-
-# --- Plumbing shared by the APIs below ------------------------------------------------------------
-
-
-def _dotted_fields(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error detail → `{"rules.0.interactions": [...]}`, the keys the services use too."""
-    if isinstance(detail, dict):
-        fields: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            fields.update(_dotted_fields(value, f"{prefix}{key}."))
-        return fields
-    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
-        fields = {}
-        for index, item in enumerate(detail):
-            fields.update(_dotted_fields(item, f"{prefix}{index}."))
-        return fields
-    messages = detail if isinstance(detail, list) else [detail]
-    return (
-        {prefix.rstrip(".") or "non_field_errors": [str(message) for message in messages]} if messages else {}
-    )
-
-
-def parse_input(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
-    """Validate `data`; a 400 `validation_failed` with dotted `fields` when it is not valid."""
-    serializer = serializer_class(data=data, partial=partial)
-    if not serializer.is_valid():
-        raise ApplicationError("The input is not valid.", fields=_dotted_fields(serializer.errors))
-    return dict(serializer.validated_data)
-
-
-def paginated_response(view: APIView, queryset, serializer_class: type[serializers.Serializer]) -> Response:
-    paginator = view.pagination_class()
-    page = paginator.paginate_queryset(queryset, view.request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-class ProjectAdminApi(APIView):
-    # Base of the project-scoped APIs: `self.project` for an active owner/admin of `project_id`.
-    # Not a member (or another tenant, or a bearer token of another project's client): 404.
-    # A member without an admin role: 403 `permission_denied`.
-    # (Comments, not a docstring: drf-spectacular would copy a docstring into every operation.)
-
-    project = None
-    my_membership = None
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)  # authentication and permissions first (401 before 404)
-        self.project, self.my_membership = api_helpers.project_get_for_admin_caller(
-            user=request.user,
-            project_id=kwargs["project_id"],
-            only_project_id=api_helpers.token_project_id(request),
-            client=automation_client(request),
-        )
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.from_request(self.request)
-
+from identity.api import Pagination, ProjectAdminApi, paginated_response, parse_input
+from identity.api_schema import error_responses
 
 # --- Projects -------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from django.http import Http404
 from rest_framework.request import Request
 
 from accounts import selectors
+from accounts.api_permissions import automation_client
 from accounts.models import AccessPolicy, Membership, Project, User
 from identity.errors import ApplicationError
 
@@ -75,6 +76,16 @@ def project_get_for_admin_caller(
             raise PermissionDenied("This client's role does not allow managing the project.")
         return client.project, None
     return selectors.project_get_for_admin(user=user, project_id=project_id)
+
+
+def project_get_for_admin_request(*, request: Request, project_id) -> tuple[Project, Membership | None]:
+    """`project_get_for_admin_caller` for the caller of `request` (identity.api.ProjectAdminApi's gate)."""
+    return project_get_for_admin_caller(
+        user=request.user,
+        project_id=project_id,
+        only_project_id=token_project_id(request),
+        client=automation_client(request),
+    )
 
 
 def access_policy_from_input(*, project: Project, policy_id) -> AccessPolicy | None:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.api import ProjectAdminApi
 from accounts.models import AccessPolicy, BulkInvite, Role, SecurityRequest
 from accounts.services.bulk_invites import bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
-from identity.api import Pagination
+from identity.api import Pagination, ProjectAdminApi
+from identity.api_schema import PROJECT_API_ERRORS
 from identity.errors import ApplicationError
-
-ERRORS = {
-    400: OpenApiResponse(description="Error envelope"),
-    403: OpenApiResponse(description="Not an admin"),
-    404: OpenApiResponse(description="Not found (or another tenant's)"),
-    409: OpenApiResponse(description="Conflict"),
-}
-
-
-# The same gate as every project-scoped API (tenant, role, token binding, automation clients).
-ProjectScopedApi = ProjectAdminApi
 
 
 class InvitationOutput(serializers.Serializer):
@@ -42,7 +31,7 @@ class InvitationOutput(serializers.Serializer):
     last_sent_at = serializers.DateTimeField(allow_null=True)
 
 
-class InviteCreateApi(ProjectScopedApi):
+class InviteCreateApi(ProjectAdminApi):
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(required=False, allow_blank=True, default="")
         external_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
@@ -70,7 +59,7 @@ class InviteCreateApi(ProjectScopedApi):
             OpenApiParameter("status", str, enum=["pending", "accepted", "expired", "revoked"]),
             OpenApiParameter("q", str, description="Search by email or name"),
         ],
-        responses={200: InvitationOutput(many=True), **ERRORS},
+        responses={200: InvitationOutput(many=True), **PROJECT_API_ERRORS},
     )
     def get(self, request: Request, project_id) -> Response:
         invitations = selectors.invitation_list(
@@ -86,7 +75,7 @@ class InviteCreateApi(ProjectScopedApi):
         tags=["invitations"],
         operation_id="invites_create",
         request=InputSerializer,
-        responses={201: OutputSerializer, 200: OutputSerializer, **ERRORS},
+        responses={201: OutputSerializer, 200: OutputSerializer, **PROJECT_API_ERRORS},
         description="Invite one person. 201 when a membership was created; 200 when `upsert` updated an "
         "existing membership; 409 `already_member` for an existing member without `upsert`.",
     )
@@ -110,10 +99,12 @@ class InviteCreateApi(ProjectScopedApi):
         return Response(self.OutputSerializer(result).data, status=code)
 
 
-class InviteActionApi(ProjectScopedApi):
+class InviteActionApi(ProjectAdminApi):
     action_name = "resend"
 
-    @extend_schema(tags=["invitations"], request=None, responses={200: InvitationOutput, **ERRORS})
+    @extend_schema(
+        tags=["invitations"], request=None, responses={200: InvitationOutput, **PROJECT_API_ERRORS}
+    )
     def post(self, request: Request, project_id, invitation_id) -> Response:
         invitation = selectors.invitation_get(project=self.project, invitation_id=invitation_id)
         service = invitation_resend if self.action_name == "resend" else invitation_revoke
@@ -145,7 +136,7 @@ class BulkInviteOutput(serializers.Serializer):
         return bulk_invite_summary(job)
 
 
-class BulkInviteCreateApi(ProjectScopedApi):
+class BulkInviteCreateApi(ProjectAdminApi):
     class InputSerializer(serializers.Serializer):
         rows = serializers.ListField(
             child=serializers.DictField(),
@@ -158,7 +149,7 @@ class BulkInviteCreateApi(ProjectScopedApi):
     @extend_schema(
         tags=["invitations"],
         request=InputSerializer,
-        responses={202: BulkInviteOutput, 200: BulkInviteOutput, **ERRORS},
+        responses={202: BulkInviteOutput, 200: BulkInviteOutput, **PROJECT_API_ERRORS},
         description="Validate every row, then invite the valid rows in the background. 202 for a new job; "
         "200 with the existing job when the same rows were submitted before (idempotent).",
     )
@@ -177,8 +168,8 @@ class BulkInviteCreateApi(ProjectScopedApi):
         )
 
 
-class BulkInviteDetailApi(ProjectScopedApi):
-    @extend_schema(tags=["invitations"], responses={200: BulkInviteOutput, **ERRORS})
+class BulkInviteDetailApi(ProjectAdminApi):
+    @extend_schema(tags=["invitations"], responses={200: BulkInviteOutput, **PROJECT_API_ERRORS})
     def get(self, request: Request, project_id, job_id) -> Response:
         return Response(BulkInviteOutput(selectors.bulk_invite_get(project=self.project, job_id=job_id)).data)
 
@@ -189,5 +180,4 @@ __all__ = [
     "InviteCreateApi",
     "InviteResendApi",
     "InviteRevokeApi",
-    "ProjectScopedApi",
 ]

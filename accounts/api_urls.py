@@ -1,12 +1,18 @@
-"""Routes of the accounts REST API (mounted under /api/v1/ by identity/api_urls.py)."""
+"""Routes of the accounts REST API (mounted under /api/v1/ by identity/api_urls.py).
+
+The outbox routes are here until notifications has an API of its own.
+"""
 
 from django.urls import path
 
 from accounts import api
+from accounts import api_invitations as invites
+from accounts import api_outbox as outbox
 
 project = "projects/<uuid:project_id>"
 membership = f"{project}/memberships/<uuid:membership_id>"
 policy = f"{project}/access-policies/<uuid:policy_id>"
+invitation = f"{project}/invites/<uuid:invitation_id>"
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
@@ -21,4 +27,19 @@ urlpatterns = [
     ),
     path(f"{project}/access-policies/", api.AccessPolicyListApi.as_view(), name="api-access-policies"),
     path(f"{policy}/", api.AccessPolicyDetailApi.as_view(), name="api-access-policy"),
+    path(f"{project}/invites/", invites.InviteCreateApi.as_view(), name="api-invites"),
+    path(f"{project}/invites/bulk/", invites.BulkInviteCreateApi.as_view(), name="api-bulk-invites"),
+    path(
+        f"{project}/invites/bulk/<uuid:job_id>/",
+        invites.BulkInviteDetailApi.as_view(),
+        name="api-bulk-invite",
+    ),
+    path(f"{invitation}/resend/", invites.InviteResendApi.as_view(), name="api-invite-resend"),
+    path(f"{invitation}/revoke/", invites.InviteRevokeApi.as_view(), name="api-invite-revoke"),
+    path(f"{project}/outbox/", outbox.OutboxListApi.as_view(), name="api-outbox"),
+    path(
+        f"{project}/outbox/<uuid:message_id>/resend/",
+        outbox.OutboxResendApi.as_view(),
+        name="api-outbox-resend",
+    ),
 ]

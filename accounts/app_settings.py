@@ -14,10 +14,6 @@ class AppSettings:
         return bool(self._setting("SIGNUP_OPEN", False))
 
     @property
-    def PORTAL_PAGE_SIZE(self) -> int:  # noqa: N802
-        return int(self._setting("PORTAL_PAGE_SIZE", 25))
-
-    @property
     def APP_BASE_URL(self) -> str:  # noqa: N802
         return str(self._setting("APP_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
 

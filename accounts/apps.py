@@ -1,7 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from identity.portal_sections import PortalSection
 
 
 class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = "Accounts and projects"
+    # Routed by accounts/portal_urls.py. The outbox pages are here until notifications has its own.
+    portal_sections = (
+        PortalSection("users", _("Users"), "portal:users", order=10),
+        PortalSection("invitations", _("Invitations"), "portal:invitations", order=20),
+        PortalSection("policies", _("Access policies"), "portal:policies", order=30),
+        PortalSection("outbox", _("Outbox"), "portal:outbox", order=70),
+        PortalSection("audit", _("Audit log"), "portal:audit", order=80),
+    )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
 from accounts import selectors, services
-from accounts.app_settings import app_settings
 from accounts.forms import (
     AccessPolicyForm,
     MembershipFilterForm,
@@ -22,74 +20,9 @@ from accounts.forms import (
 from accounts.models import Role
 from accounts.services.access_policies import access_policy_usage
 from audit import selectors as audit_selectors
-from audit.context import Actor
 from audit.models import AuditAction
 from identity.errors import ApplicationError
-
-PORTAL_SECTIONS = [
-    ("users", "Users", "portal:users"),
-    ("invitations", "Invitations", "portal:invitations"),
-    ("policies", "Access policies", "portal:policies"),
-    ("clients", "Clients", "portal:clients"),
-    ("idps", "Identity providers", "portal:idps"),
-    ("webhooks", "Webhooks", "portal:webhooks"),
-    ("outbox", "Outbox", "portal:outbox"),
-    ("audit", "Audit log", "portal:audit"),
-]
-
-
-def _paginate(request: HttpRequest, queryset, per_page: int | None = None):
-    paginator = Paginator(queryset, per_page or app_settings.PORTAL_PAGE_SIZE)
-    return paginator.get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    """The current filters as a query string, for pagination links."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _apply_errors(form, error: ApplicationError) -> None:
-    """Show a service's field errors next to the form fields (others at the top)."""
-    placed = False
-    for field, field_messages in error.fields.items():
-        if field in form.fields:
-            for message in field_messages:
-                form.add_error(field, message)
-            placed = True
-    if not placed or set(error.fields) - set(form.fields):
-        form.add_error(None, error.message)
-
-
-class ProjectAdminView(LoginRequiredMixin, View):
-    """Base for project pages: 404 outside the user's projects, 403 for non-admin members."""
-
-    section = ""
-
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.project, self.my_membership = selectors.project_get_for_admin(
-            user=request.user, slug=kwargs["project_slug"]
-        )
-        request.portal_project = self.project
-        return super().dispatch(request, *args, **kwargs)
-
-    def render(self, request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-        context = {
-            "project": self.project,
-            "my_membership": self.my_membership,
-            "section": self.section,
-            "sections": PORTAL_SECTIONS,
-            "switchable_projects": selectors.project_list_administered(user=request.user),
-            **context,
-        }
-        return render(request, template, context, status=status)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.from_request(self.request)
+from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 
 
 class HomeView(LoginRequiredMixin, View):
@@ -129,7 +62,7 @@ class UserListView(ProjectAdminView):
             status=data.get("status", ""),
             sort=data.get("sort", ""),
         )
-        page = _paginate(request, memberships)
+        page = paginate(request, memberships)
         query = request.GET.copy()
         query.pop("page", None)
         sort_query = query.copy()
@@ -177,7 +110,7 @@ class MembershipDetailView(ProjectAdminView):
             try:
                 services.membership_update(membership=membership, actor=self.actor, **form.cleaned_data)
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Saved {membership.user}.")
                 return redirect(
@@ -210,7 +143,7 @@ class PolicyListView(ProjectAdminView):
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         query = request.GET.get("q", "")
-        page = _paginate(request, selectors.access_policy_list(project=self.project, query=query))
+        page = paginate(request, selectors.access_policy_list(project=self.project, query=query))
         return self.render(request, "portal/policies/list.html", {"page": page, "q": query})
 
 
@@ -260,7 +193,7 @@ class PolicyEditView(ProjectAdminView):
                         policy=policy, actor=self.actor, rules=rule_data, **form.cleaned_data
                     )
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Saved the policy {policy.name}.")
                 return redirect("portal:policy", project_slug=self.project.slug, policy_id=policy.pk)
@@ -303,19 +236,10 @@ class AuditLogView(ProjectAdminView):
             request,
             "portal/audit/list.html",
             {
-                "page": _paginate(request, events),
+                "page": paginate(request, events),
                 "actions": AuditAction.choices,
                 "action": action,
                 "actor": actor,
-                "query_string": _query_without_page(request),
+                "query_string": query_without_page(request),
             },
         )
-
-
-class ComingSoonView(ProjectAdminView):
-    """Sections whose issue has not landed yet say so instead of pretending."""
-
-    titles = {key: title for key, title, _ in PORTAL_SECTIONS}
-
-    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        return self.render(request, "portal/coming.html", {"title": self.titles[self.section]})

@@ -10,9 +10,9 @@ from accounts import selectors
 from accounts.forms import BulkInviteForm, InviteForm
 from accounts.services.bulk_invites import bulk_invite_parse_csv, bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
-from accounts.views import ProjectAdminView, _apply_errors, _paginate, _query_without_page
 from identity.clock import clock
 from identity.errors import ApplicationError
+from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 from notifications import selectors as outbox_selectors
 from notifications.app_settings import app_settings as outbox_settings
 from notifications.models import MessageKind, MessageStatus
@@ -35,7 +35,7 @@ class InviteView(ProjectAdminView):
                     project=self.project, actor=self.actor, data=InviteInput(**form.cleaned_data)
                 )
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form_add_service_error(form, error)
             else:
                 who = result.membership.user
                 text = {
@@ -59,11 +59,11 @@ class InvitationListView(ProjectAdminView):
             request,
             "portal/invitations/list.html",
             {
-                "page": _paginate(request, invitations),
+                "page": paginate(request, invitations),
                 "status": status,
                 "q": query,
                 "now": clock.now(),
-                "query_string": _query_without_page(request),
+                "query_string": query_without_page(request),
                 "statuses": ["pending", "accepted", "expired", "revoked"],
             },
         )
@@ -141,7 +141,7 @@ class OutboxListView(ProjectAdminView):
         status = request.GET.get("status", "")
         kind = request.GET.get("kind", "")
         query = request.GET.get("q", "")
-        page = _paginate(
+        page = paginate(
             request,
             outbox_selectors.message_list(project=self.project, status=status, kind=kind, query=query),
         )
@@ -155,7 +155,7 @@ class OutboxListView(ProjectAdminView):
                 "q": query,
                 "statuses": MessageStatus.choices,
                 "kinds": MessageKind.choices,
-                "query_string": _query_without_page(request),
+                "query_string": query_without_page(request),
             },
         )
 

@@ -1,11 +1,31 @@
+"""The root URL map: the one place where apps' URL lists are composed.
+
+Each app owns its lists: `<app>/portal_urls.py` (portal pages, mounted under /portal/ in the
+`portal` namespace), `<app>/api_urls.py` (REST API, under /api/v1/, composed by
+identity/api_urls.py) and its own top-level routes. Only this module and identity/api_urls.py
+import app modules from identity (tests/identity/test_import_rules.py).
+"""
+
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import portal_urls as accounts_portal
 from accounts.views_public import SetPasswordView
+from federation import portal_urls as federation_portal
 from identity import health
+from oauth import portal_urls as oauth_portal
 from oauth import views as oauth_views
+from webhooks import portal_urls as webhooks_portal
+
+# One list in one namespace (several includes of one namespace would make `reverse` ambiguous).
+portal_urlpatterns = [
+    *accounts_portal.urlpatterns,
+    *oauth_portal.urlpatterns,
+    *federation_portal.urlpatterns,
+    *webhooks_portal.urlpatterns,
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
@@ -18,7 +38,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("anymail/", include("anymail.urls")),
-    path("portal/", include("accounts.urls")),
+    path("portal/", include((portal_urlpatterns, "portal"))),
     path("api/v1/", include("identity.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

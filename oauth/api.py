@@ -1,4 +1,4 @@
-"""REST API for a project's OAuth clients (routed by identity/api_urls.py)."""
+"""REST API for a project's OAuth clients (routed by oauth/api_urls.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ProjectAdminApi
-from accounts.api_invitations import ERRORS
 from accounts.models import AccessPolicy
-from identity.api import Pagination
+from identity.api import Pagination, ProjectAdminApi
+from identity.api_schema import PROJECT_API_ERRORS
 from identity.errors import ApplicationError
 from oauth import selectors, services
 from oauth.models import Client, ClientRole, GrantType
@@ -85,7 +84,9 @@ def _client_input(project, data: dict) -> services.ClientInput:
 
 class ClientListCreateApi(ProjectAdminApi):
     @extend_schema(
-        tags=["clients"], operation_id="clients_list", responses={200: ClientOutput(many=True), **ERRORS}
+        tags=["clients"],
+        operation_id="clients_list",
+        responses={200: ClientOutput(many=True), **PROJECT_API_ERRORS},
     )
     def get(self, request: Request, project_id) -> Response:
         paginator = Pagination()
@@ -104,7 +105,7 @@ class ClientListCreateApi(ProjectAdminApi):
         tags=["clients"],
         operation_id="clients_create",
         request=ClientInputSerializer,
-        responses={201: ClientWithSecretOutput, **ERRORS},
+        responses={201: ClientWithSecretOutput, **PROJECT_API_ERRORS},
     )
     def post(self, request: Request, project_id) -> Response:
         serializer = ClientInputSerializer(data=request.data)
@@ -120,7 +121,9 @@ class ClientListCreateApi(ProjectAdminApi):
 
 
 class ClientDetailApi(ProjectAdminApi):
-    @extend_schema(tags=["clients"], operation_id="clients_retrieve", responses={200: ClientOutput, **ERRORS})
+    @extend_schema(
+        tags=["clients"], operation_id="clients_retrieve", responses={200: ClientOutput, **PROJECT_API_ERRORS}
+    )
     def get(self, request: Request, project_id, client_pk) -> Response:
         return Response(ClientOutput(selectors.client_get(project=self.project, client_pk=client_pk)).data)
 
@@ -128,7 +131,7 @@ class ClientDetailApi(ProjectAdminApi):
         tags=["clients"],
         operation_id="clients_update",
         request=ClientInputSerializer,
-        responses={200: ClientOutput, **ERRORS},
+        responses={200: ClientOutput, **PROJECT_API_ERRORS},
     )
     def put(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
@@ -139,7 +142,9 @@ class ClientDetailApi(ProjectAdminApi):
         )
         return Response(ClientOutput(client).data)
 
-    @extend_schema(tags=["clients"], operation_id="clients_destroy", responses={204: None, **ERRORS})
+    @extend_schema(
+        tags=["clients"], operation_id="clients_destroy", responses={204: None, **PROJECT_API_ERRORS}
+    )
     def delete(self, request: Request, project_id, client_pk) -> Response:
         services.client_delete(
             client=selectors.client_get(project=self.project, client_pk=client_pk), actor=self.actor
@@ -151,7 +156,7 @@ class ClientRotateSecretApi(ProjectAdminApi):
     @extend_schema(
         tags=["clients"],
         request=None,
-        responses={200: ClientWithSecretOutput, **ERRORS},
+        responses={200: ClientWithSecretOutput, **PROJECT_API_ERRORS},
         description="A new secret, shown once. The previous secret keeps working for the grace period.",
     )
     def post(self, request: Request, project_id, client_pk) -> Response:
@@ -166,7 +171,7 @@ class ClientRotateSecretApi(ProjectAdminApi):
 class ClientStatusApi(ProjectAdminApi):
     active = False
 
-    @extend_schema(tags=["clients"], request=None, responses={200: ClientOutput, **ERRORS})
+    @extend_schema(tags=["clients"], request=None, responses={200: ClientOutput, **PROJECT_API_ERRORS})
     def post(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
         return Response(

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from identity.portal_sections import PortalSection
 
 
 class OAuthConfig(AppConfig):
@@ -6,6 +9,8 @@ class OAuthConfig(AppConfig):
     name = "oauth"
     label = "oauth"
     verbose_name = "OAuth 2.0 / OpenID Connect"
+    # Routed by oauth/portal_urls.py.
+    portal_sections = (PortalSection("clients", _("Clients"), "portal:clients", order=40),)
 
     def ready(self) -> None:
         from oauth import receivers  # noqa: F401 - connects the signal receivers

@@ -1,4 +1,4 @@
-"""Client management pages of the project portal (routed by accounts/urls.py)."""
+"""Client management pages of the project portal (routed by oauth/portal_urls.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.views import ProjectAdminView, _apply_errors, _paginate, _query_without_page
 from identity.errors import ApplicationError
+from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 from oauth import selectors, services
 from oauth.forms import ClientForm, client_initial
 
@@ -42,11 +42,11 @@ class ClientListView(ProjectAdminView):
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         query, status = request.GET.get("q", ""), request.GET.get("status", "")
-        page = _paginate(request, selectors.client_list(project=self.project, query=query, status=status))
+        page = paginate(request, selectors.client_list(project=self.project, query=query, status=status))
         return self.render(
             request,
             "portal/clients/list.html",
-            {"page": page, "q": query, "status": status, "query_string": _query_without_page(request)},
+            {"page": page, "q": query, "status": status, "query_string": query_without_page(request)},
         )
 
 
@@ -72,7 +72,7 @@ class ClientCreateView(ProjectAdminView):
                     project=self.project, actor=self.actor, data=_input(form.cleaned_data)
                 )
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form_add_service_error(form, error)
             else:
                 if issued.client_secret:
                     return _show_secret(self, request, issued.client, issued.client_secret, "Client created")
@@ -99,7 +99,7 @@ class ClientDetailView(ProjectAdminView):
             try:
                 services.client_update(client=client, actor=self.actor, data=_input(form.cleaned_data))
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Saved {client.name}.")
                 return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)

@@ -1,10 +1,9 @@
+"""Portal pages of the accounts app (composed under /portal/, namespace `portal`, by identity/urls.py)."""
+
 from django.urls import path
 
 from accounts import views
 from accounts import views_invitations as inv
-from oauth import views_portal as oauth_views
-
-app_name = "portal"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -35,24 +34,6 @@ urlpatterns = [
         name="policy_delete",
     ),
     path("<slug:project_slug>/audit/", views.AuditLogView.as_view(), name="audit"),
-    # Client pages belong to the oauth app; the portal's URL map composes them here.
-    path("<slug:project_slug>/clients/", oauth_views.ClientListView.as_view(), name="clients"),
-    path("<slug:project_slug>/clients/new/", oauth_views.ClientCreateView.as_view(), name="client_create"),
-    path(
-        "<slug:project_slug>/clients/<int:client_pk>/", oauth_views.ClientDetailView.as_view(), name="client"
-    ),
-    *[
-        path(
-            f"<slug:project_slug>/clients/<int:client_pk>/{action}/",
-            oauth_views.ClientActionView.as_view(action=action),
-            name=f"client_{action}",
-        )
-        for action in ("rotate", "disable", "enable", "delete")
-    ],
-    path(
-        "<slug:project_slug>/identity-providers/", views.ComingSoonView.as_view(section="idps"), name="idps"
-    ),
-    path("<slug:project_slug>/webhooks/", views.ComingSoonView.as_view(section="webhooks"), name="webhooks"),
     path("<slug:project_slug>/outbox/", inv.OutboxListView.as_view(), name="outbox"),
     path(
         "<slug:project_slug>/outbox/<uuid:message_id>/", inv.OutboxDetailView.as_view(), name="outbox_message"

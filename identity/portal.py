@@ -1,0 +1,118 @@
+"""The project portal's shared parts: the base view, the section list, small view helpers.
+
+Every app that has portal pages builds them on `ProjectAdminView`, routes them in its own
+`portal_urls.py` (composed under `/portal/`, namespace `portal`, by identity/urls.py) and
+declares its navigation entries as `portal_sections` on its AppConfig (identity/portal_sections.py).
+
+identity imports no app at import time (docs/ARCHITECTURE.md, "Who may import whom"): the
+tenancy gate (accounts) and the audit `Actor` are named by dotted path below and imported on
+first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.module_loading import import_string
+from django.views import View
+
+from identity.errors import ApplicationError
+from identity.portal_sections import PortalSection, portal_section, portal_sections
+
+if TYPE_CHECKING:
+    from django import forms
+
+    from audit.context import Actor
+
+# Who may administer which project (404 outside the user's projects, 403 for members), and the
+# projects offered in the project switcher: the tenancy app's selectors.
+PROJECT_GATE = "accounts.selectors.project_get_for_admin"
+PROJECTS_ADMINISTERED = "accounts.selectors.project_list_administered"
+ACTOR_CLASS = "audit.context.Actor"
+
+__all__ = [
+    "ComingSoonView",
+    "PortalSection",
+    "ProjectAdminView",
+    "form_add_service_error",
+    "paginate",
+    "portal_section",
+    "portal_sections",
+    "query_without_page",
+]
+
+DEFAULT_PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, queryset, per_page: int | None = None) -> Page:
+    """The page of `queryset` asked for by `?page=` (out-of-range pages give the last page)."""
+    paginator = Paginator(queryset, per_page or int(getattr(settings, "PORTAL_PAGE_SIZE", DEFAULT_PAGE_SIZE)))
+    return paginator.get_page(request.GET.get("page"))
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The current filters as a query string, for pagination links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def form_add_service_error(form: forms.BaseForm, error: ApplicationError) -> None:
+    """Show a service's field errors next to the form's fields; the message goes on top when
+    some field is not on the form (or none was named), so nothing the service said is lost."""
+    placed = False
+    for field, field_messages in error.fields.items():
+        if field in form.fields:
+            for message in field_messages:
+                form.add_error(field, message)
+            placed = True
+    if not placed or set(error.fields) - set(form.fields):
+        form.add_error(None, error.message)
+
+
+class ProjectAdminView(LoginRequiredMixin, View):
+    """Base of every project page: `self.project` for an active owner/admin of the slug's project.
+
+    Not signed in: the sign-in page. Not an active member (or no such project): 404, so a
+    project's existence is never revealed. A member without an admin role: 403.
+    """
+
+    section = ""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.project, self.my_membership = import_string(PROJECT_GATE)(
+            user=request.user, slug=kwargs["project_slug"]
+        )
+        request.portal_project = self.project
+        return super().dispatch(request, *args, **kwargs)
+
+    def render(
+        self, request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+    ) -> HttpResponse:
+        context = {
+            "project": self.project,
+            "my_membership": self.my_membership,
+            "section": self.section,
+            "sections": [(s.key, s.title, s.url_name) for s in portal_sections()],
+            "switchable_projects": import_string(PROJECTS_ADMINISTERED)(user=request.user),
+            **context,
+        }
+        return render(request, template, context, status=status)
+
+    @property
+    def actor(self) -> Actor:
+        return import_string(ACTOR_CLASS).from_request(self.request)
+
+
+class ComingSoonView(ProjectAdminView):
+    """A declared section whose pages have not landed yet says so instead of pretending."""
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.render(request, "portal/coming.html", {"title": portal_section(self.section).title})

@@ -1,0 +1,16 @@
+"""Routes of the OAuth clients REST API (mounted under /api/v1/ by identity/api_urls.py)."""
+
+from django.urls import path
+
+from oauth import api
+
+project = "projects/<uuid:project_id>"
+client = f"{project}/clients/<int:client_pk>"
+
+urlpatterns = [
+    path(f"{project}/clients/", api.ClientListCreateApi.as_view(), name="api-clients"),
+    path(f"{client}/", api.ClientDetailApi.as_view(), name="api-client"),
+    path(f"{client}/rotate-secret/", api.ClientRotateSecretApi.as_view(), name="api-client-rotate"),
+    path(f"{client}/disable/", api.ClientDisableApi.as_view(), name="api-client-disable"),
+    path(f"{client}/enable/", api.ClientEnableApi.as_view(), name="api-client-enable"),
+]

@@ -1,0 +1,19 @@
+"""Client pages of the project portal (composed under /portal/, namespace `portal`, by identity/urls.py)."""
+
+from django.urls import path
+
+from oauth import views_portal as views
+
+urlpatterns = [
+    path("<slug:project_slug>/clients/", views.ClientListView.as_view(), name="clients"),
+    path("<slug:project_slug>/clients/new/", views.ClientCreateView.as_view(), name="client_create"),
+    path("<slug:project_slug>/clients/<int:client_pk>/", views.ClientDetailView.as_view(), name="client"),
+    *[
+        path(
+            f"<slug:project_slug>/clients/<int:client_pk>/{action}/",
+            views.ClientActionView.as_view(action=action),
+            name=f"client_{action}",
+        )
+        for action in ("rotate", "disable", "enable", "delete")
+    ],
+]
