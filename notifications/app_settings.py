@@ -42,13 +42,5 @@ class AppSettings:
         """Whether admins may open a rendered message in the outbox (development convenience)."""
         return bool(self._setting("PREVIEW_ENABLED", settings.DEBUG))
 
-    @property
-    def ENCRYPTION_KEYS(self) -> list[str]:  # noqa: N802
-        """Keys protecting message bodies at rest; the first encrypts, all decrypt."""
-        explicit = self._setting("ENCRYPTION_KEYS", None)
-        if explicit:
-            return list(explicit)
-        return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-
 
 app_settings = AppSettings()

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
-    """Will own email templates and sending, the outbox, outbound webhooks and ESP tracking."""
+    """Owns the delivery engine, email (templates, outbox, ESP tracking) and, later, outbound webhooks."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
@@ -10,3 +10,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import receivers  # noqa: F401 - connects anymail's tracking signal
+        from notifications.delivery import register_delivery_kind
+        from notifications.email import email_delivery
+
+        register_delivery_kind(email_delivery)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from identity.crypto import EncryptedTextField as _EncryptedTextField
-from notifications.app_settings import app_settings
-
-
-def _outbox_keys() -> list[str]:
-    return app_settings.ENCRYPTION_KEYS
 
 
 class EncryptedTextField(_EncryptedTextField):
+    """Encrypted under the `outbox` purpose with ENCRYPTION_KEYS (migrations refer to this path)."""
+
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("purpose", "outbox")
-        kwargs.setdefault("keys", _outbox_keys)
         super().__init__(*args, **kwargs)

@@ -1,4 +1,8 @@
-"""The transactional outbox: one row per email, written in the caller's transaction."""
+"""The transactional outbox: one row per email, written in the caller's transaction.
+
+Delivery (claim, retries, dead, relay) is the generic engine's (notifications/delivery/);
+the email kind is notifications/email.py.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from notifications.crypto import EncryptedTextField
+from notifications.delivery.kinds import Deliverable, DeliveryStatus
 
 
 class MessageKind(models.TextChoices):
@@ -22,18 +26,19 @@ class MessageKind(models.TextChoices):
 
 
 class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed (will retry)"
-    DEAD = "dead", "Dead (gave up)"
+    """The engine's statuses (DeliveryStatus), then what the ESP reports after `sent`."""
+
+    QUEUED = DeliveryStatus.QUEUED.value, DeliveryStatus.QUEUED.label
+    SENDING = DeliveryStatus.SENDING.value, DeliveryStatus.SENDING.label
+    SENT = DeliveryStatus.SENT.value, DeliveryStatus.SENT.label
+    FAILED = DeliveryStatus.FAILED.value, DeliveryStatus.FAILED.label
+    DEAD = DeliveryStatus.DEAD.value, DeliveryStatus.DEAD.label
     DELIVERED = "delivered", "Delivered"
     BOUNCED = "bounced", "Bounced"
     COMPLAINED = "complained", "Complaint"
 
 
-# The relay picks these up; everything else is final or being worked on.
-PENDING_STATUSES = (MessageStatus.QUEUED, MessageStatus.FAILED)
+# No further delivery attempt happens by itself in these.
 FINAL_STATUSES = (
     MessageStatus.SENT,
     MessageStatus.DEAD,
@@ -43,7 +48,7 @@ FINAL_STATUSES = (
 )
 
 
-class OutboundMessage(models.Model):
+class OutboundMessage(Deliverable):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(
         "accounts.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_messages"
@@ -60,15 +65,7 @@ class OutboundMessage(models.Model):
     body_text = EncryptedTextField()
     body_html = EncryptedTextField(blank=True)
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
     esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
     tracked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,9 +1,12 @@
-"""Outbound signals: sent after the outbox recorded a message's final delivery outcome.
+"""Outbound signals: sent after the delivery engine recorded a final outcome.
 
 For other apps (and test instrumentation) to react; never part of delivery itself.
 """
 
 from django.dispatch import Signal
 
-# sender=OutboundMessage, message_id=<UUID>, status="sent" | "dead"
+# Any kind: sender=<the kind's model>, kind="email" | …, record_id=<pk>, status="sent" | "dead"
+delivery_finished = Signal()
+
+# Email only (kept for its listeners): sender=OutboundMessage, message_id=<UUID>, status="sent" | "dead"
 message_finished = Signal()

@@ -172,7 +172,7 @@ def _clear_cache():
 
 @pytest.fixture(autouse=True)
 def _close_broker_breaker():
-    from notifications.services import broker_breaker
+    from notifications.delivery import broker_breaker
 
     broker_breaker.reset()
     yield

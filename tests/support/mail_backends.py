@@ -10,7 +10,6 @@ database, so a test can block on it (BLPOP) instead of polling or sleeping.
 from __future__ import annotations
 
 import os
-import random
 import smtplib
 
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -49,11 +48,21 @@ class RecordingBackend(LocmemBackend):
 
 
 class FlakyBackend(RecordingBackend):
-    """Fails transiently (the server hung up) a share of the time: TEST_MAIL_FAILURE_RATE, default 0.3."""
+    """Fails transiently (the server hung up) on the first TEST_MAIL_FAILURES attempts (default 1)
+    of every message, counted per X-Outbox-Id in TEST_MAIL_REDIS_URL (shared by worker processes).
+
+    Deterministic: a test knows exactly how many attempts each message needs.
+    """
 
     def send_messages(self, messages):
-        if random.random() < float(os.environ.get("TEST_MAIL_FAILURE_RATE", "0.3")):  # noqa: S311
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed (simulated)")
+        import redis
+
+        client = redis.Redis.from_url(os.environ["TEST_MAIL_REDIS_URL"])
+        failures = int(os.environ.get("TEST_MAIL_FAILURES", "1"))
+        base = os.environ.get("TEST_MAIL_LIST", SENT_LIST) + ":attempts:"
+        for message in messages:
+            if client.incr(base + message.extra_headers.get("X-Outbox-Id", "")) <= failures:
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed (simulated)")
         return super().send_messages(messages)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -130,3 +131,29 @@ class CeleryWorker:
                 self.process.wait()
         self._drain.join(timeout=10)  # the pipe closes with the process
         self._log_file.close()
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """Celery publishes to a port where nothing listens (refused at once), not eagerly.
+
+    Celery caches its producer pool on the first publish; a test that only swapped the broker
+    URL would keep publishing to the previous (in-memory) broker and never see it fail.
+    """
+    from identity.celery import app
+
+    def reconnect(**conf) -> None:
+        app.conf.update(**conf)
+        # Not app.close(): it deregisters the app, and task modules imported afterwards would
+        # not register their shared tasks with it (NotRegistered). Celery 5.x keeps the pools here.
+        from kombu import pools
+
+        pools.reset()  # kombu's registry of connection and producer pools (public API)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    reconnect(task_always_eager=False, broker_url="redis://127.0.0.1:1/0")
+    try:
+        yield
+    finally:
+        reconnect(task_always_eager=True, broker_url="memory://")
