@@ -85,6 +85,8 @@ def env_for(settings_module: str, database_url: str) -> dict:
         DATABASE_URL=database_url,
         APP_ENV="production",
         SECRET_KEY="bench-secret-key-" + "x" * 40,
+        ENCRYPTION_KEYS="bench-encryption-key-" + "y" * 40,
+        CLIENT_SECRET_PEPPER="bench-client-secret-pepper-" + "z" * 40,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         APP_BASE_URL="http://127.0.0.1",
         SECURE_SSL_REDIRECT="0",

@@ -22,15 +22,23 @@ if PRODUCTION:
 
 # Development key: only ever used when APP_ENV is not production (checked above).
 SECRET_KEY = env_str("SECRET_KEY") or "dev-insecure-key-do-not-use-in-production-0123456789abcdef"
+# Previous SECRET_KEYs, still accepted for verification (sessions, set-password links) after a rotation.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# Keys of encryption at rest (identity/crypto.py): the first encrypts, all decrypt; independent of
+# SECRET_KEY so rotating one never makes stored signing keys unreadable. Required in production
+# (system check identity.E001); `manage.py rotate_encryption_key` re-encrypts after a change.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS")
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 APP_BASE_URL = env_str("APP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 ISSUER_URL = env_str("ISSUER_URL", APP_BASE_URL).rstrip("/")
 OIDC_SIGNING_KEY = env_str("OIDC_SIGNING_KEY").replace("\\n", "\n")  # RS256 PEM; else keys live in the DB
+# Key of the keyed hash of OAuth client secrets (oauth/hashers.py). Unset, SECRET_KEY (and its
+# fallbacks) stand in; required in production (system check identity.E002). Previous peppers in
+# CLIENT_SECRET_PEPPER_FALLBACKS keep existing client secrets valid after a pepper rotation.
 CLIENT_SECRET_PEPPER = env_str("CLIENT_SECRET_PEPPER")
-OAUTH_REFRESH_GRACE_SECONDS = env_int(
-    "OAUTH_REFRESH_GRACE_SECONDS", 5
-)  # defaults to SECRET_KEY (oauth/hashers.py)
+CLIENT_SECRET_PEPPER_FALLBACKS = env_list("CLIENT_SECRET_PEPPER_FALLBACKS")
+OAUTH_REFRESH_GRACE_SECONDS = env_int("OAUTH_REFRESH_GRACE_SECONDS", 5)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [APP_BASE_URL])
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -56,6 +64,9 @@ INSTALLED_APPS = [
     "notifications",
     "webhooks",
     "audit",
+    # Last: the project package as an app, for its system checks (identity/checks.py) and
+    # commands (rotate_encryption_key); it has no models.
+    "identity.apps.IdentityConfig",
 ]
 
 MIDDLEWARE = [
@@ -145,7 +156,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Argon2id first. Django's hasher uses argon2id with t=2, m=100 MiB, p=8, above OWASP's
-# minimum (m=19 MiB, t=2, p=1); tests/accounts/test_settings.py keeps it that way.
+# minimum (m=19 MiB, t=2, p=1); tests/identity/test_settings.py keeps it that way.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     # Only for OAuth client secrets (high-entropy, see oauth/hashers.py); never chosen for passwords.
@@ -190,6 +201,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
 SIGNUP_CREATES_PROJECT = env_bool("SIGNUP_CREATES_PROJECT", True)
 INVITE_LINK_TTL_SECONDS = env_int("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600)
+# A bulk-invite job without progress for this long is published again by the relay (worker died,
+# or the broker was down when it was queued).
+BULK_INVITE_STALL_SECONDS = env_int("BULK_INVITE_STALL_SECONDS", 120)
 RESET_LINK_TTL_SECONDS = env_int("RESET_LINK_TTL_SECONDS", 3600)
 
 # --- Sessions, cookies and headers -------------------------------------------

@@ -17,17 +17,29 @@ from django.conf import settings
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
+from identity.crypto import signing_secrets
 
-def _pepper() -> bytes:
-    return (getattr(settings, "CLIENT_SECRET_PEPPER", "") or settings.SECRET_KEY).encode()
+
+def _peppers() -> list[bytes]:
+    """The pepper that hashes (first), then every pepper that still verifies.
+
+    `CLIENT_SECRET_PEPPER` and its fallbacks, then `SECRET_KEY` and its fallbacks: secrets
+    hashed before a pepper was configured (SECRET_KEY was the pepper then) keep working, and
+    rotating SECRET_KEY never invalidates client secrets.
+    """
+    configured = getattr(settings, "CLIENT_SECRET_PEPPER", "")
+    fallbacks = getattr(settings, "CLIENT_SECRET_PEPPER_FALLBACKS", []) if configured else []
+    ordered = dict.fromkeys(key for key in (configured, *fallbacks, *signing_secrets()) if key)
+    return [key.encode() for key in ordered]
 
 
 class KeyedSHA256SecretHasher(BasePasswordHasher):
     algorithm = "keyed_sha256"
 
-    def encode(self, password: str, salt: str) -> str:
+    def encode(self, password: str, salt: str, *, pepper: bytes | None = None) -> str:
         self._check_encode_args(password, salt)
-        digest = hmac.new(_pepper(), f"{salt}${password}".encode(), hashlib.sha256).hexdigest()
+        key = pepper if pepper is not None else _peppers()[0]
+        digest = hmac.new(key, f"{salt}${password}".encode(), hashlib.sha256).hexdigest()
         return f"{self.algorithm}${salt}${digest}"
 
     def decode(self, encoded: str) -> dict:
@@ -37,7 +49,12 @@ class KeyedSHA256SecretHasher(BasePasswordHasher):
 
     def verify(self, password: str, encoded: str) -> bool:
         decoded = self.decode(encoded)
-        return constant_time_compare(encoded, self.encode(password, decoded["salt"]))
+        # The current pepper first: the common case costs one HMAC. Which pepper matched is
+        # not secret; whether the secret matched is compared in constant time.
+        return any(
+            constant_time_compare(encoded, self.encode(password, decoded["salt"], pepper=pepper))
+            for pepper in _peppers()
+        )
 
     def safe_summary(self, encoded: str) -> dict:
         decoded = self.decode(encoded)

@@ -8,6 +8,7 @@ picked up by every worker within that time without parsing PEMs per request.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.db import transaction
 from jwcrypto import jwk
 
 from identity.clock import clock
+from identity.crypto import is_unreadable
 from oauth.app_settings import app_settings
 from oauth.models import SigningKey, SigningKeyStatus
 
@@ -30,6 +32,8 @@ class LoadedKey:
     status: str
     jwk: jwk.JWK
 
+
+logger = logging.getLogger(__name__)
 
 _cache: dict = {"at": 0.0, "keys": None}
 _lock = threading.Lock()
@@ -65,6 +69,10 @@ def signing_key_create(*, algorithm: str, status: str = SigningKeyStatus.ACTIVE)
     )
 
 
+class SigningKeyUnreadable(LookupError):
+    """A stored signing key that the configured ENCRYPTION_KEYS cannot decrypt."""
+
+
 def _load_all() -> list[LoadedKey]:
     now = clock.now()
     keys: list[LoadedKey] = []
@@ -73,6 +81,22 @@ def _load_all() -> list[LoadedKey]:
     rows = SigningKey.objects.exclude(status=SigningKeyStatus.RETIRED)
     for row in rows:
         if row.status == SigningKeyStatus.RETIRING and row.retire_after and row.retire_after <= now:
+            continue
+        if is_unreadable(row.private_pem):
+            # Never replaced silently: relying parties cache this kid, and the operator's fix is
+            # to configure the old key again (ENCRYPTION_KEYS / SECRET_KEY_FALLBACKS).
+            logger.error(
+                "signing key %s (%s, %s) cannot be decrypted with the configured ENCRYPTION_KEYS",
+                row.kid,
+                row.algorithm,
+                row.status,
+            )
+            if row.status == SigningKeyStatus.ACTIVE:
+                raise SigningKeyUnreadable(
+                    f"The active {row.algorithm} signing key {row.kid} cannot be decrypted: configure "
+                    "the key it was encrypted with in ENCRYPTION_KEYS (or SECRET_KEY_FALLBACKS for "
+                    "keys written before ENCRYPTION_KEYS was set)."
+                )
             continue
         if (
             app_settings.SIGNING_KEY_PEM
@@ -118,13 +142,6 @@ def signing_key_active(algorithm: str = "RS256") -> LoadedKey:
         if key.algorithm == algorithm and key.status == SigningKeyStatus.ACTIVE:
             return key
     raise LookupError(f"No active {algorithm} signing key")
-
-
-def verification_key(kid: str) -> LoadedKey | None:
-    for key in loaded_keys():
-        if key.kid == kid:
-            return key
-    return None
 
 
 def jwks() -> dict:

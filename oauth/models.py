@@ -118,15 +118,6 @@ class IDToken(AbstractIDToken):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
 
 
-def _key_material() -> list[str]:
-    from django.conf import settings
-
-    return [
-        getattr(settings, "OIDC_KEY_ENCRYPTION_KEY", "") or settings.SECRET_KEY,
-        *getattr(settings, "SECRET_KEY_FALLBACKS", []),
-    ]
-
-
 class SigningKeyStatus(models.TextChoices):
     NEXT = "next", "Published, not yet signing"
     ACTIVE = "active", "Signing"
@@ -139,7 +130,8 @@ class SigningKey(models.Model):
 
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=8, choices=[("RS256", "RS256"), ("ES256", "ES256")])
-    private_pem = EncryptedTextField(purpose="oidc-signing-key", keys=_key_material)
+    # Encrypted with ENCRYPTION_KEYS (identity/crypto.py), never with SECRET_KEY alone.
+    private_pem = EncryptedTextField(purpose="oidc-signing-key")
     status = models.CharField(
         max_length=16, choices=SigningKeyStatus.choices, default=SigningKeyStatus.ACTIVE
     )

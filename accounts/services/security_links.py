@@ -7,21 +7,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.app_settings import app_settings
 from accounts.models import Membership, Project, SecurityRequest, SecurityRequestKind, User
 from identity.clock import clock
+from identity.crypto import keyed_hash, keyed_hash_matches
 
 _SALT = "accounts.security_request"
 
 
 def _hash_secret(secret: str) -> str:
-    return salted_hmac(_SALT, secret, algorithm="sha256").hexdigest()
+    return keyed_hash(salt=_SALT, value=secret)
 
 
 def _password_fingerprint(user: User) -> str:
-    return salted_hmac(_SALT + ".password", user.password or "", algorithm="sha256").hexdigest()
+    return keyed_hash(salt=_SALT + ".password", value=user.password or "")
 
 
 def _ttl(kind: str) -> timedelta:
@@ -116,9 +116,12 @@ def security_link_check(*, request_id, secret: str) -> SecurityRequest:
     try:
         request = SecurityRequest.objects.select_related("user", "project", "membership").get(pk=request_id)
     except (SecurityRequest.DoesNotExist, ValueError, ValidationError) as exc:
-        _hash_secret(secret)  # same work as a real check
+        keyed_hash_matches(salt=_SALT, value=secret, expected="")  # same work as a real check
         raise LinkError(LinkProblem.INVALID) from exc
-    if not request.secret_hash or not constant_time_compare(request.secret_hash, _hash_secret(secret)):
+    # Checked against SECRET_KEY and its fallbacks: a SECRET_KEY rotation keeps links alive.
+    if not request.secret_hash or not keyed_hash_matches(
+        salt=_SALT, value=secret, expected=request.secret_hash
+    ):
         raise LinkError(LinkProblem.INVALID)
     if request.revoked_at:
         raise LinkError(LinkProblem.REVOKED, request)
@@ -127,8 +130,8 @@ def security_link_check(*, request_id, secret: str) -> SecurityRequest:
     if request.expires_at <= clock.now():
         raise LinkError(LinkProblem.EXPIRED, request)
     user = request.user
-    if (request.email or "") != (user.email or "") or not constant_time_compare(
-        request.password_fingerprint, _password_fingerprint(user)
+    if (request.email or "") != (user.email or "") or not keyed_hash_matches(
+        salt=_SALT + ".password", value=user.password or "", expected=request.password_fingerprint
     ):
         # The password or the email changed since the link was sent: it is dead.
         raise LinkError(LinkProblem.USED, request)
