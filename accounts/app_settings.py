@@ -38,5 +38,10 @@ class AppSettings:
     def BULK_INVITE_CHUNK_SIZE(self) -> int:  # noqa: N802
         return int(self._setting("BULK_INVITE_CHUNK_SIZE", 50))
 
+    @property
+    def BULK_INVITE_STALL_SECONDS(self) -> int:  # noqa: N802
+        """A queued or running job without progress for this long is published again by the relay."""
+        return int(self._setting("BULK_INVITE_STALL_SECONDS", 120))
+
 
 app_settings = AppSettings()

@@ -16,3 +16,10 @@ class AccountsConfig(AppConfig):
         PortalSection("outbox", _("Outbox"), "portal:outbox", order=70),
         PortalSection("audit", _("Audit log"), "portal:audit", order=80),
     )
+
+    def ready(self) -> None:
+        from accounts.services.bulk_invites import bulk_invite_resume_stalled
+        from notifications.delivery import register_relay_hook
+
+        # A bulk-invite job whose publish failed (broker down) is picked up by the relay.
+        register_relay_hook("bulk_invites", bulk_invite_resume_stalled)

@@ -6,6 +6,8 @@ import csv
 import hashlib
 import io
 import json
+import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
@@ -17,6 +19,8 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from identity.clock import clock
 from identity.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
     "email",
@@ -171,15 +175,41 @@ def bulk_invite_start(
     return job, True
 
 
-def _publish(job_id) -> None:
+def _publish(job_id) -> bool:
     from accounts.tasks import process_bulk_invite
 
     try:
         process_bulk_invite.delay(str(job_id))
-    except Exception:  # broker down: bulk_invite_resume_stalled() picks it up
-        import logging
+    except Exception as exc:  # broker down: bulk_invite_resume_stalled() picks it up
+        logger.warning(
+            "bulk invite %s could not be queued (%s); the relay resumes it", job_id, exc.__class__.__name__
+        )
+        return False
+    return True
 
-        logging.getLogger(__name__).warning("bulk invite %s could not be queued; it will be resumed", job_id)
+
+def bulk_invite_resume_stalled(*, limit: int = 100) -> int:
+    """Publish again the jobs that are queued or running but made no progress for
+    BULK_INVITE_STALL_SECONDS: their publish failed (broker down) or their worker died.
+
+    Runs on every relay pass (a relay hook, see AccountsConfig.ready). Publishing a job that
+    is in fact still running is harmless: chunks are taken under a row lock and a job resumes
+    at `processed`, so two workers never invite the same row. Returns how many were published.
+    """
+    stalled_since = clock.now() - timedelta(seconds=app_settings.BULK_INVITE_STALL_SECONDS)
+    job_ids = list(
+        BulkInvite.objects.filter(
+            status__in=[BulkInviteStatus.QUEUED, BulkInviteStatus.RUNNING], updated_at__lt=stalled_since
+        )
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    published = 0
+    for job_id in job_ids:
+        if not _publish(job_id):
+            break  # broker still down: the next relay pass tries again
+        published += 1
+    return published
 
 
 def _invite_row(job: BulkInvite, row: dict, actor: Actor, policies: dict) -> dict:
@@ -216,7 +246,9 @@ def bulk_invite_process(*, job_id) -> BulkInvite:
     if job.is_finished:
         return job
     if job.status == BulkInviteStatus.QUEUED:
-        BulkInvite.objects.filter(pk=job.pk).update(status=BulkInviteStatus.RUNNING, started_at=clock.now())
+        BulkInvite.objects.filter(pk=job.pk).update(
+            status=BulkInviteStatus.RUNNING, started_at=clock.now(), updated_at=clock.now()
+        )
     actor = Actor(user=job.created_by, client_id=job.created_by_client_id)
     policies = {
         str(p.pk): p for p in AccessPolicy.objects.filter(project=job.project).prefetch_related("rules")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
@@ -141,3 +142,49 @@ def test_bulk_jobs_of_other_projects_are_404(admin_client, project, other_projec
     api = APIClient()
     api.force_login(User.objects.get(pk=admin_client.session["_auth_user_id"]))
     assert api.get(f"/api/v1/projects/{project.pk}/invites/bulk/{job.pk}/").status_code == 404
+
+
+class TestStalledJobs:
+    """A job whose publish failed (broker down) is not stuck `queued`: the relay resumes it."""
+
+    ROWS = [{"email": "stalled1@example.test"}, {"email": "stalled2@example.test"}]
+
+    def start_with_broker_down(self, project, owner):
+        from accounts.services.bulk_invites import bulk_invite_start
+        from audit.context import Actor
+        from tests.support.services import broker_unreachable
+
+        with broker_unreachable():
+            job, created = bulk_invite_start(project=project, actor=Actor(user=owner), rows=self.ROWS)
+        assert created
+        job.refresh_from_db()
+        assert job.status == "queued" and job.processed == 0
+        return job
+
+    def test_relay_finishes_a_job_whose_publish_failed(self, project, owner, clock, settings, mailoutbox):
+        from notifications.services import outbox_relay
+
+        settings.BULK_INVITE_STALL_SECONDS = 60
+        job = self.start_with_broker_down(project, owner)
+        outbox_relay()  # too fresh to be called stalled: the first publish may still be on its way
+        job.refresh_from_db()
+        assert job.status == "queued"
+        clock.advance(timedelta(seconds=61))
+        outbox_relay()
+        job.refresh_from_db()
+        assert job.status == "done" and job.processed == job.total == 2
+        assert {r["outcome"] for r in job.results} == {"invited"}
+        assert Membership.objects.filter(project=project, user__email__startswith="stalled").count() == 2
+        assert sorted(m.to[0] for m in mailoutbox) == ["stalled1@example.test", "stalled2@example.test"]
+
+    def test_resuming_a_finished_or_moving_job_changes_nothing(self, project, owner, clock, settings):
+        from accounts.services.bulk_invites import bulk_invite_resume_stalled
+
+        settings.BULK_INVITE_STALL_SECONDS = 60
+        job = self.start_with_broker_down(project, owner)
+        clock.advance(timedelta(seconds=61))
+        assert bulk_invite_resume_stalled() == 1
+        assert bulk_invite_resume_stalled() == 0  # done now: never published again
+        job.refresh_from_db()
+        assert Membership.objects.filter(project=project).count() == 3  # the owner and two invitees
+        assert len(job.results) == 2
