@@ -1,8 +1,17 @@
-"""Django admin for operators: find things fast; never show password hashes."""
+"""Django admin for operators: find things fast; never show password hashes.
+
+Writes go through the services (identity/admin_tools.py): memberships, policies, invitations
+and bulk jobs are view-only here, membership status changes are admin actions calling the
+services (audit record, `membership_deactivated` → tokens revoked), and project edits are saved
+by `project_update` (audited). Projects are created by `createproject` or sign-up, never here.
+"""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import (
     AccessPolicy,
     AccessPolicyRule,
@@ -12,9 +21,12 @@ from accounts.models import (
     SecurityRequest,
     User,
 )
+from accounts.services.projects import PROJECT_SETTINGS
+from audit.context import Actor
+from identity.admin_tools import ViewOnlyAdminMixin, apply_to_each
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ViewOnlyAdminMixin, admin.TabularInline):
     model = Membership
     fk_name = "user"
     extra = 0
@@ -46,12 +58,35 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "mfa_required", "jit_provisioning", "allow_self_signup", "created_at")
     list_filter = ("mfa_required", "jit_provisioning", "allow_self_signup")
     search_fields = ("name", "slug", "display_name")
-    prepopulated_fields = {"slug": ("name",)}
+    fields = (*PROJECT_SETTINGS, "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
     raw_id_fields = ("default_access_policy",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a project needs an owner: `createproject`, or sign-up
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # no service deletes projects (and their members, clients, audit trail)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:  # only the project's own policies can be its default
+            field = form.base_fields["default_access_policy"]
+            field.queryset = field.queryset.filter(project=obj)
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The form validated the input; the service re-checks its rules, saves and audits.
+        services.project_update(
+            project=obj,
+            actor=Actor.from_request(request),
+            **{name: form.cleaned_data[name] for name in form.changed_data},
+        )
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "user",
         "project",
@@ -73,15 +108,38 @@ class MembershipAdmin(admin.ModelAdmin):
     )
     raw_id_fields = ("user", "project", "access_policy", "invited_by")
     list_select_related = ("user", "project", "access_policy")
+    actions = ("deactivate_memberships", "reactivate_memberships")
+
+    @admin.action(description=_("Deactivate (revokes their tokens)"), permissions=["manage"])
+    def deactivate_memberships(self, request, queryset) -> None:
+        actor = Actor.from_request(request)
+        apply_to_each(
+            self,
+            request,
+            queryset,
+            lambda membership: services.membership_deactivate(membership=membership, actor=actor),
+            done=_("Deactivated {count} membership(s)."),
+        )
+
+    @admin.action(description=_("Reactivate"), permissions=["manage"])
+    def reactivate_memberships(self, request, queryset) -> None:
+        actor = Actor.from_request(request)
+        apply_to_each(
+            self,
+            request,
+            queryset,
+            lambda membership: services.membership_reactivate(membership=membership, actor=actor),
+            done=_("Reactivated {count} membership(s)."),
+        )
 
 
-class AccessPolicyRuleInline(admin.TabularInline):
+class AccessPolicyRuleInline(ViewOnlyAdminMixin, admin.TabularInline):
     model = AccessPolicyRule
     extra = 0
 
 
 @admin.register(AccessPolicy)
-class AccessPolicyAdmin(admin.ModelAdmin):
+class AccessPolicyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "project", "created_at", "updated_at")
     list_filter = ("project",)
     search_fields = ("name", "description", "project__name")
@@ -89,7 +147,7 @@ class AccessPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessPolicyRule)
-class AccessPolicyRuleAdmin(admin.ModelAdmin):
+class AccessPolicyRuleAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("policy", "resource_type", "interactions", "criteria", "position")
     search_fields = ("resource_type", "criteria", "policy__name")
     list_filter = ("interactions",)
@@ -97,7 +155,7 @@ class AccessPolicyRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityRequest)
-class SecurityRequestAdmin(admin.ModelAdmin):
+class SecurityRequestAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Invitations and reset links; the secret's hash is never shown."""
 
     list_display = ("user", "kind", "project", "status", "created_at", "expires_at", "used_at", "revoked_at")
@@ -107,12 +165,9 @@ class SecurityRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "project", "membership", "invited_by")
     list_select_related = ("user", "project")
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name not in self.exclude]
-
 
 @admin.register(BulkInvite)
-class BulkInviteAdmin(admin.ModelAdmin):
+class BulkInviteAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "project",
         "source_name",
@@ -125,5 +180,4 @@ class BulkInviteAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "project")
     search_fields = ("source_name", "project__name", "created_by__email")
-    readonly_fields = ("content_hash", "rows", "invalid_rows", "results", "processed", "total")
     raw_id_fields = ("project", "created_by")

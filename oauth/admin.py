@@ -2,12 +2,19 @@
 
 DOT registers its (swapped) models itself; the client admin is ours so that
 hashed secrets are never shown or editable, and the owning project is visible.
+Clients are view-only here: the portal, the API and `createclient` write them through the
+services; disabling, enabling and deleting are admin actions calling the services (audit
+record, tokens revoked, client cache forgotten).
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from audit.context import Actor
+from identity.admin_tools import ViewOnlyAdminMixin, apply_to_each
 
 
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "client_id",
@@ -30,6 +37,30 @@ class ClientAdmin(admin.ModelAdmin):
         "updated",
     )
     list_select_related = ("project",)
+    actions = ("disable_clients", "enable_clients", "delete_clients")
+
+    @admin.action(description=_("Disable (revokes their tokens)"), permissions=["manage"])
+    def disable_clients(self, request, queryset) -> None:
+        self._apply(request, queryset, "disable", _("Disabled {count} client(s)."))
+
+    @admin.action(description=_("Enable"), permissions=["manage"])
+    def enable_clients(self, request, queryset) -> None:
+        self._apply(request, queryset, "enable", _("Enabled {count} client(s)."))
+
+    @admin.action(description=_("Delete (revokes their tokens)"), permissions=["manage"])
+    def delete_clients(self, request, queryset) -> None:
+        self._apply(request, queryset, "delete", _("Deleted {count} client(s)."))
+
+    def _apply(self, request, queryset, operation: str, done: str) -> None:
+        from oauth import services  # DOT imports this module by path while the models load
+
+        actor = Actor.from_request(request)
+        calls = {
+            "disable": lambda client: services.client_set_active(client=client, actor=actor, active=False),
+            "enable": lambda client: services.client_set_active(client=client, actor=actor, active=True),
+            "delete": lambda client: services.client_delete(client=client, actor=actor),
+        }
+        apply_to_each(self, request, queryset.select_related("project"), calls[operation], done=done)
 
 
 from oauth.models import Consent, SigningKey  # noqa: E402 - after the class DOT imports by path

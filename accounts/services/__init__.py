@@ -11,7 +11,7 @@ from accounts.services.memberships import (
     membership_reactivate,
     membership_update,
 )
-from accounts.services.projects import project_create
+from accounts.services.projects import project_create, project_update
 from accounts.services.users import user_get_or_create
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "membership_reactivate",
     "membership_update",
     "project_create",
+    "project_update",
     "user_get_or_create",
 ]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Project, Role, User
@@ -45,4 +48,83 @@ def project_create(
         target=membership,
         details={"role": Role.OWNER},
     )
+    return project
+
+
+# What an administrator may change on a project; the id and timestamps never change.
+PROJECT_SETTINGS = (
+    "name",
+    "slug",
+    "display_name",
+    "logo_url",
+    "support_email",
+    "from_email",
+    "allowed_sign_in_methods",
+    "mfa_required",
+    "default_access_policy",
+    "jit_provisioning",
+    "allow_self_signup",
+)
+
+
+def _snapshot(project: Project) -> dict[str, Any]:
+    """The audited settings of a project, for before/after diffs."""
+    values = {name: getattr(project, name) for name in PROJECT_SETTINGS if name != "default_access_policy"}
+    values["default_access_policy"] = (
+        str(project.default_access_policy_id) if project.default_access_policy_id else None
+    )
+    return values
+
+
+@transaction.atomic
+def project_update(*, project: Project, actor: Actor, **changes: Any) -> Project:
+    """Change a project's settings (`PROJECT_SETTINGS`); only the fields passed change.
+
+    Audited with a before/after diff (nothing is recorded when nothing changed). Rules: the
+    slug stays unique (409 `conflict`); the default access policy is one of the project's own;
+    the model's validation (e.g. at least one sign-in method) holds.
+    """
+    unknown = sorted(set(changes) - set(PROJECT_SETTINGS))
+    if unknown:
+        raise TypeError(f"project_update() cannot change {', '.join(unknown)}")
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    before = _snapshot(project)
+    for name, value in changes.items():
+        setattr(project, name, value.strip() if isinstance(value, str) else value)
+    policy = project.default_access_policy
+    if policy is not None and policy.project_id != project.pk:
+        raise ApplicationError(
+            "That access policy does not exist in this project.",
+            fields={"default_access_policy": ["Choose a policy of this project."]},
+        )
+    if Project.objects.filter(slug=project.slug).exclude(pk=project.pk).exists():
+        raise ApplicationError(
+            f"The slug {project.slug!r} is taken.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+            fields={"slug": ["Already taken."]},
+        )
+    try:
+        project.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise ApplicationError(
+            "The input is not valid.", fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        ) from exc
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError as exc:  # a concurrent request took the slug
+        raise ApplicationError(
+            f"The slug {project.slug!r} is taken.", code=ErrorCode.CONFLICT, status=409
+        ) from exc
+    after = _snapshot(project)
+    diff = {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+    if diff:
+        audit_record(
+            action=AuditAction.PROJECT_UPDATED,
+            actor=actor,
+            project=project,
+            target=project,
+            details={"changes": diff},
+        )
     return project

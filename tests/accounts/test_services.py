@@ -15,6 +15,7 @@ from accounts.services import (
     membership_deactivate,
     membership_update,
     project_create,
+    project_update,
     user_get_or_create,
 )
 from audit.context import Actor
@@ -67,6 +68,38 @@ class TestProjectCreate:
         with pytest.raises(ApplicationError) as exc:
             project_create(name="X", slug="taken", owner=UserFactory())
         assert exc.value.status == 409
+
+
+class TestProjectUpdate:
+    def test_only_the_given_fields_change_and_the_diff_is_audited(self, project, actor_for):
+        operator = UserFactory(is_staff=True)
+        project_update(project=project, actor=actor_for(operator), display_name=" Lab ", mfa_required=True)
+        project.refresh_from_db()
+        assert (project.display_name, project.mfa_required, project.name) == ("Lab", True, project.name)
+        event = AuditEvent.objects.get(action=AuditAction.PROJECT_UPDATED, target_id=str(project.pk))
+        assert event.details["changes"] == {"display_name": ["", "Lab"], "mfa_required": [False, True]}
+        assert event.actor_user == operator
+
+    def test_nothing_changed_records_nothing(self, project):
+        project_update(project=project, actor=Actor.system(), name=project.name)
+        assert not AuditEvent.objects.filter(action=AuditAction.PROJECT_UPDATED).exists()
+
+    def test_another_projects_policy_is_no_default(self, project, foreign_policy):
+        with pytest.raises(ApplicationError) as exc:
+            project_update(project=project, actor=Actor.system(), default_access_policy=foreign_policy)
+        assert "default_access_policy" in exc.value.fields
+
+    def test_taken_slug_is_a_conflict_and_model_rules_hold(self, project, other_project):
+        with pytest.raises(ApplicationError) as exc:
+            project_update(project=project, actor=Actor.system(), slug=other_project.slug)
+        assert exc.value.status == 409
+        with pytest.raises(ApplicationError) as exc:
+            project_update(project=project, actor=Actor.system(), allowed_sign_in_methods=[])
+        assert "allowed_sign_in_methods" in exc.value.fields
+
+    def test_unknown_fields_are_a_programming_error(self, project):
+        with pytest.raises(TypeError):
+            project_update(project=project, actor=Actor.system(), id="x")
 
 
 class TestMemberships:
