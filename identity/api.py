@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from identity.errors import ApplicationError, ErrorCode, error_body
+from identity.errors import ApplicationError, ErrorCode, error_body, error_fields
 from identity.portal import ACTOR_CLASS
 
 if TYPE_CHECKING:
@@ -46,24 +46,11 @@ _CODE_BY_EXCEPTION = {
 }
 
 
-def _flatten(detail) -> dict[str, list[str]]:
-    if isinstance(detail, dict):
-        return {
-            str(key): [str(item) for item in (value if isinstance(value, list) else [value])]
-            if not isinstance(value, dict)
-            else [str(v) for v in _flatten(value).values()]
-            for key, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(item) for item in detail]}
-    return {"non_field_errors": [str(detail)]}
-
-
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status)
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        fields = error_fields(exc)
         return Response(
             error_body(code=ErrorCode.VALIDATION_FAILED, message="The input is not valid.", fields=fields),
             status=status.HTTP_400_BAD_REQUEST,
@@ -78,7 +65,9 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body(
-            code=ErrorCode.VALIDATION_FAILED, message="The input is not valid.", fields=_flatten(exc.detail)
+            code=ErrorCode.VALIDATION_FAILED,
+            message="The input is not valid.",
+            fields=error_fields(exc.detail),
         )
         return response
     code, message = ErrorCode.SERVER_ERROR, str(getattr(exc, "detail", "Error"))
@@ -97,29 +86,11 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-def dotted_fields(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error detail → `{"rules.0.interactions": [...]}`, the keys the services use too."""
-    if isinstance(detail, dict):
-        fields: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            fields.update(dotted_fields(value, f"{prefix}{key}."))
-        return fields
-    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
-        fields = {}
-        for index, item in enumerate(detail):
-            fields.update(dotted_fields(item, f"{prefix}{index}."))
-        return fields
-    messages = detail if isinstance(detail, list) else [detail]
-    return (
-        {prefix.rstrip(".") or "non_field_errors": [str(message) for message in messages]} if messages else {}
-    )
-
-
 def parse_input(serializer_class: type[serializers.Serializer], data, *, partial: bool = False) -> dict:
     """Validate `data`; a 400 `validation_failed` with dotted `fields` when it is not valid."""
     serializer = serializer_class(data=data, partial=partial)
     if not serializer.is_valid():
-        raise ApplicationError("The input is not valid.", fields=dotted_fields(serializer.errors))
+        raise ApplicationError("The input is not valid.", fields=error_fields(serializer.errors))
     return dict(serializer.validated_data)
 
 

@@ -10,7 +10,7 @@ from accounts.models import AccessPolicy, AccessPolicyRule, Project
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
-from identity.errors import ApplicationError, ErrorCode
+from identity.errors import ApplicationError, ErrorCode, error_fields
 
 
 class RuleInput(TypedDict, total=False):
@@ -34,8 +34,7 @@ def _build_rules(policy: AccessPolicy, rules: Iterable[RuleInput]) -> list[Acces
         try:
             rule.full_clean(exclude=["policy"])
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                errors[f"rules.{index}.{field}"] = [str(m) for m in messages]
+            errors.update(error_fields(exc, prefix=f"rules.{index}."))
         built.append(rule)
     if errors:
         raise ApplicationError("Some rules are not valid.", fields=errors)

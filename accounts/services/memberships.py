@@ -11,7 +11,7 @@ from accounts.models import AccessPolicy, Membership, Project, Role, User
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
-from identity.errors import ApplicationError, ErrorCode
+from identity.errors import ApplicationError, ErrorCode, error_fields
 
 UNSET: Any = object()
 
@@ -137,9 +137,7 @@ def _check_and_save(membership: Membership) -> None:
     try:
         membership.full_clean(exclude=["user", "project", "invited_by"], validate_unique=False)
     except ValidationError as exc:
-        raise ApplicationError(
-            "The input is not valid.", fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-        ) from exc
+        raise ApplicationError("The input is not valid.", fields=error_fields(exc)) from exc
     try:
         with transaction.atomic():
             membership.save()

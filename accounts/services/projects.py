@@ -10,7 +10,7 @@ from accounts.models import Membership, Project, Role, User
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
-from identity.errors import ApplicationError, ErrorCode
+from identity.errors import ApplicationError, ErrorCode, error_fields
 
 
 def _unique_slug(base: str) -> str:
@@ -107,9 +107,7 @@ def project_update(*, project: Project, actor: Actor, **changes: Any) -> Project
     try:
         project.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise ApplicationError(
-            "The input is not valid.", fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-        ) from exc
+        raise ApplicationError("The input is not valid.", fields=error_fields(exc)) from exc
     try:
         with transaction.atomic():
             project.save()
