@@ -148,7 +148,7 @@ class MembershipDetailApi(ProjectAdminApi):
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)
         changes = parse_input(self.InputSerializer, request.data, partial=True)
         if "access_policy" in changes:
-            changes["access_policy"] = api_helpers.access_policy_from_input(
+            changes["access_policy"] = selectors.access_policy_from_input(
                 project=self.project, policy_id=changes["access_policy"]
             )
         membership = services.membership_update(membership=membership, actor=self.actor, **changes)

@@ -1,8 +1,8 @@
 """Small read helpers the REST API needs on top of `accounts.selectors`.
 
 Kept apart from the selectors because they deal with API concerns: the
-caller's own role next to each project, bearer tokens bound to the project of
-the OAuth client that obtained them, and ids sent in request bodies.
+caller's own role next to each project and bearer tokens bound to the project of
+the OAuth client that obtained them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from rest_framework.request import Request
 
 from accounts import selectors
 from accounts.api_permissions import automation_client
-from accounts.models import AccessPolicy, Membership, Project, User
-from identity.errors import ApplicationError
+from accounts.models import Membership, Project, User
 
 
 def token_project_id(request: Request):
@@ -86,16 +85,3 @@ def project_get_for_admin_request(*, request: Request, project_id) -> tuple[Proj
         only_project_id=token_project_id(request),
         client=automation_client(request),
     )
-
-
-def access_policy_from_input(*, project: Project, policy_id) -> AccessPolicy | None:
-    """Resolve an `access_policy` id from a request body: None clears it; another project's id is a 400."""
-    if policy_id is None:
-        return None
-    try:
-        return selectors.access_policy_get(project=project, policy_id=policy_id)
-    except Http404 as exc:
-        raise ApplicationError(
-            "That access policy does not exist in this project.",
-            fields={"access_policy": ["Choose a policy of this project."]},
-        ) from exc

@@ -8,12 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.models import AccessPolicy, BulkInvite, Role, SecurityRequest
+from accounts.models import BulkInvite, Role, SecurityRequest
 from accounts.services.bulk_invites import bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
 from identity.api import Pagination, ProjectAdminApi
 from identity.api_schema import PROJECT_API_ERRORS
-from identity.errors import ApplicationError
 
 
 class InvitationOutput(serializers.Serializer):
@@ -83,15 +82,7 @@ class InviteCreateApi(ProjectAdminApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        policy_id = data.pop("access_policy")
-        policy = None
-        if policy_id:
-            policy = AccessPolicy.objects.filter(project=self.project, pk=policy_id).first()
-            if policy is None:
-                raise ApplicationError(
-                    "That access policy does not exist in this project.",
-                    fields={"access_policy": ["Choose a policy of this project."]},
-                )
+        policy = selectors.access_policy_from_input(project=self.project, policy_id=data.pop("access_policy"))
         result = invitation_create(
             project=self.project, actor=self.actor, data=InviteInput(**data, access_policy=policy)
         )

@@ -7,6 +7,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import ADMIN_ROLES, AccessPolicy, Membership, Project, User
+from identity.errors import ApplicationError
 
 MEMBERSHIP_SORTS = {
     "name": ("user__first_name", "user__last_name"),
@@ -118,6 +119,25 @@ def access_policy_get(*, project: Project, policy_id) -> AccessPolicy:
         project=project,
         pk=policy_id,
     )
+
+
+def access_policy_from_input(
+    *, project: Project, policy_id, field: str = "access_policy"
+) -> AccessPolicy | None:
+    """The policy an id sent as input names: None for none; not one of `project`'s is a 400.
+
+    Unlike `access_policy_get` (a 404 for a URL naming another tenant's policy), an id in a
+    request body is a bad field value: `validation_failed` with the error under `field`.
+    """
+    if policy_id is None:
+        return None
+    try:
+        return access_policy_get(project=project, policy_id=policy_id)
+    except Http404 as exc:
+        raise ApplicationError(
+            "That access policy does not exist in this project.",
+            fields={field: ["Choose a policy of this project."]},
+        ) from exc
 
 
 def invitation_list(*, project: Project, status: str = "", query: str = "") -> QuerySet:

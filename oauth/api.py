@@ -7,10 +7,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import AccessPolicy
+from accounts import selectors as account_selectors
 from identity.api import Pagination, ProjectAdminApi
 from identity.api_schema import PROJECT_API_ERRORS
-from identity.errors import ApplicationError
 from oauth import selectors, services
 from oauth.models import Client, ClientRole, GrantType
 from oauth.scopes import OIDC_SCOPES
@@ -70,15 +69,9 @@ class ClientInputSerializer(serializers.Serializer):
 
 def _client_input(project, data: dict) -> services.ClientInput:
     data = dict(data)
-    policy_id = data.pop("access_policy", None)
-    policy = None
-    if policy_id:
-        policy = AccessPolicy.objects.filter(project=project, pk=policy_id).first()
-        if policy is None:
-            raise ApplicationError(
-                "That access policy does not exist in this project.",
-                fields={"access_policy": ["Choose a policy of this project."]},
-            )
+    policy = account_selectors.access_policy_from_input(
+        project=project, policy_id=data.pop("access_policy", None)
+    )
     return services.ClientInput(**data, access_policy=policy)
 
 

@@ -72,3 +72,30 @@ def test_the_same_keys_as_the_services_use(api, project):
 )
 def test_error_fields(errors, prefix, expected):
     assert error_fields(errors, prefix=prefix) == expected
+
+
+@pytest.mark.parametrize("endpoint", ["membership", "invite", "client"])
+def test_another_projects_access_policy_is_a_field_error_everywhere(api, project, foreign_policy, endpoint):
+    from tests.factories import MembershipFactory
+
+    base = f"/api/v1/projects/{project.pk}"
+    policy = str(foreign_policy.pk)
+    if endpoint == "membership":
+        member = MembershipFactory(project=project)
+        response = api.patch(f"{base}/memberships/{member.pk}/", {"access_policy": policy}, format="json")
+    elif endpoint == "invite":
+        response = api.post(
+            f"{base}/invites/", {"email": "a@example.test", "access_policy": policy}, format="json"
+        )
+    else:
+        response = api.post(
+            f"{base}/clients/",
+            {"name": "App", "grant_types": ["client_credentials"], "access_policy": policy},
+            format="json",
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "validation_failed",
+        "message": "That access policy does not exist in this project.",
+        "fields": {"access_policy": ["Choose a policy of this project."]},
+    }
