@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 
-from oauth import selectors, services
+from oauth import errors, selectors, services
 from oauth.app_settings import app_settings
 from oauth.errors import with_description
 from oauth.keys import jwks
@@ -205,28 +205,24 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self.error_response(error, application=None)
         client = Client.objects.get(client_id=credentials["client_id"])
         for parameter, error in (
-            ("request", "request_not_supported"),
-            ("request_uri", "request_uri_not_supported"),
+            ("request", errors.RequestNotSupported),
+            ("request_uri", errors.RequestUriNotSupported),
         ):
             if parameter in request.GET:  # request objects (OIDC Core §6) are not supported: say so
-                return self._deny(credentials, client, error, f"The {parameter} parameter is not supported.")
+                return self._deny(credentials, client, error())
         if self._needs_fresh_login(request):
             if "none" in set(request.GET.get("prompt", "").split()):
-                return self._deny(credentials, client, "login_required", "The user must sign in again.")
+                return self._deny(credentials, client, errors.LoginRequired())
             return self._reauthenticate(request)
         if not user_may_use_client(request.user, client):
-            return self._deny(
-                credentials, client, "access_denied", "This account may not use this application."
-            )
+            return self._deny(credentials, client, errors.AccountNotAllowed())
         prompt = set(request.GET.get("prompt", "").split())
         if "consent" not in prompt and selectors.consent_covers(
             user=request.user, client=client, scopes=scopes
         ):
             return self._approve(scopes, credentials, client)
         if "none" in prompt and not client.skip_authorization:
-            return self._deny(
-                credentials, client, "consent_required", "The user has not approved this application."
-            )
+            return self._deny(credentials, client, errors.ConsentRequired())
         return super().get(request, *args, **kwargs)
 
     def _approve(self, scopes, credentials, client):
@@ -235,12 +231,12 @@ class AuthorizeView(dot_views.AuthorizationView):
         )
         return self.redirect(uri, client)
 
-    def _deny(self, credentials, client, error: str, description: str):
-        params = {"error": error, "error_description": description, "iss": app_settings.ISSUER}
-        if credentials.get("state"):
-            params["state"] = credentials["state"]
-        separator = "&" if "?" in credentials["redirect_uri"] else "?"
-        return self.redirect(f"{credentials['redirect_uri']}{separator}{urlencode(params)}", client)
+    def _deny(self, credentials, client, error: errors.OAuthError):
+        """Send `error` to the client's (already validated) redirect URI, with state and iss."""
+        url = error.redirect_url(
+            credentials["redirect_uri"], state=credentials.get("state"), issuer=app_settings.ISSUER
+        )
+        return self.redirect(url, client)
 
     def form_valid(self, form):
         client = Client.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
@@ -255,10 +251,8 @@ class AuthorizeView(dot_views.AuthorizationView):
                 "state": form.cleaned_data.get("state"),
             }
             if client.redirect_uri_allowed(credentials["redirect_uri"] or ""):
-                return self._deny(
-                    credentials, client, "access_denied", "This account may not use this application."
-                )
-            return HttpResponse("This account may not use this application.", status=403)
+                return self._deny(credentials, client, errors.AccountNotAllowed())
+            return HttpResponse(errors.AccountNotAllowed.description, status=403)
         response = super().form_valid(form)
         location = response.get("Location", "")
         if form.cleaned_data.get("allow") and response.status_code in (302, 303) and "error=" not in location:
@@ -286,8 +280,7 @@ class TokenView(dot_views.TokenView):
             "refresh_token",
         ):
             # DOT routes the device grant itself; we offer none but these three.
-            response = JsonResponse({"error": "unsupported_grant_type"}, status=400)
-            return with_description(request, response)
+            return errors.UnsupportedGrantType().response()
         return with_description(request, super().post(request, *args, **kwargs))
 
 
@@ -300,9 +293,9 @@ class UserInfoView(dot_views.UserInfoView):
 
     def _create_userinfo_response(self, request):
         if "access_token" in request.GET:
-            return _bearer_error(
-                "invalid_request", "Send the access token in the Authorization header or the POST body.", 400
-            )
+            return errors.BearerInvalidRequest(
+                "Send the access token in the Authorization header or the POST body."
+            ).response()
         token = _presented_token(request)
         access = (
             AccessToken.objects.select_related("user").filter(token_checksum=_checksum(token)).first()
@@ -310,7 +303,7 @@ class UserInfoView(dot_views.UserInfoView):
             else None
         )
         if access is not None and access.user_id is None:
-            return _bearer_error("invalid_token", "This token was not issued to a user.", 401)
+            return errors.InvalidToken("This token was not issued to a user.").response()
         return super()._create_userinfo_response(request)
 
 
@@ -325,13 +318,6 @@ def _checksum(token: str) -> str:
     import hashlib
 
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _bearer_error(error: str, description: str, status: int) -> HttpResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["WWW-Authenticate"] = f'Bearer error="{error}", error_description="{description}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 userinfo_view = cors(csrf_exempt(UserInfoView.as_view()))
@@ -354,15 +340,9 @@ class IntrospectView(View):
 
         client = client_authenticate(request)
         if client is None:
-            return with_description(request, JsonResponse({"error": "invalid_client"}, status=401))
+            return errors.InvalidClient().response()
         if "token" not in request.POST:
-            return with_description(
-                request,
-                JsonResponse(
-                    {"error": "invalid_request", "error_description": "The token parameter is missing."},
-                    status=400,
-                ),
-            )
+            return errors.InvalidRequest("The token parameter is missing.").response()
         claims = token_introspect(
             token=request.POST["token"], caller=client, hint=request.POST.get("token_type_hint", "")
         )
