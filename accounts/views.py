@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from accounts.models import Role
 from accounts.services.access_policies import access_policy_usage
 from audit import selectors as audit_selectors
 from audit.models import AuditAction
+from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 
@@ -112,7 +112,7 @@ class MembershipDetailView(ProjectAdminView):
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:
-                messages.success(request, f"Saved {membership.user}.")
+                flash.flash(request, flash.MEMBERSHIP_SAVED, user=membership.user)
                 return redirect(
                     "portal:membership", project_slug=self.project.slug, membership_id=membership.pk
                 )
@@ -131,10 +131,10 @@ class MembershipStatusView(ProjectAdminView):
         try:
             service(membership=membership, actor=self.actor)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            flash.flash_refusal(request, error)
         else:
-            verb = "reactivated" if self.activate else "deactivated"
-            messages.success(request, f"{membership.user} was {verb}.")
+            done = flash.MEMBERSHIP_REACTIVATED if self.activate else flash.MEMBERSHIP_DEACTIVATED
+            flash.flash(request, done, user=membership.user)
         return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
 
 
@@ -195,7 +195,7 @@ class PolicyEditView(ProjectAdminView):
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:
-                messages.success(request, f"Saved the policy {policy.name}.")
+                flash.flash(request, flash.POLICY_SAVED, name=policy.name)
                 return redirect("portal:policy", project_slug=self.project.slug, policy_id=policy.pk)
         return self.render(
             request, "portal/policies/edit.html", {"policy": policy, "form": form, "rules": rules}, status=400
@@ -219,9 +219,9 @@ class PolicyDeleteView(ProjectAdminView):
         try:
             services.access_policy_delete(policy=policy, actor=self.actor)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            flash.flash_refusal(request, error)
             return redirect("portal:policy_delete", project_slug=self.project.slug, policy_id=policy.pk)
-        messages.success(request, f"Deleted the policy {policy.name}.")
+        flash.flash(request, flash.POLICY_DELETED, name=policy.name)
         return HttpResponseRedirect(reverse("portal:policies", kwargs={"project_slug": self.project.slug}))
 
 

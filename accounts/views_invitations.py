@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -10,6 +9,7 @@ from accounts import selectors
 from accounts.forms import BulkInviteForm, InviteForm
 from accounts.services.bulk_invites import bulk_invite_parse_csv, bulk_invite_start, bulk_invite_summary
 from accounts.services.invitations import InviteInput, invitation_create, invitation_resend, invitation_revoke
+from identity import flash
 from identity.clock import clock
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
@@ -37,13 +37,12 @@ class InviteView(ProjectAdminView):
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:
-                who = result.membership.user
-                text = {
-                    "invited": f"Invited {who}. They will get an email with a link to set their password.",
-                    "added": f"Added {who} to the project.",
-                    "updated": f"{who} was already a member; the membership was updated.",
+                done = {
+                    "invited": flash.INVITE_INVITED,
+                    "added": flash.INVITE_ADDED,
+                    "updated": flash.INVITE_UPDATED,
                 }[result.outcome]
-                messages.success(request, text)
+                flash.flash(request, done, user=result.membership.user)
                 return redirect("portal:invitations", project_slug=self.project.slug)
         return self.render(request, "portal/invitations/invite.html", {"form": form}, status=400)
 
@@ -81,10 +80,10 @@ class InvitationActionView(ProjectAdminView):
         try:
             service(invitation=invitation, actor=self.actor)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            flash.flash_refusal(request, error)
         else:
-            done = "sent again with a new link" if self.action == "resend" else "revoked"
-            messages.success(request, f"The invitation for {invitation.user} was {done}.")
+            done = flash.INVITATION_RESENT if self.action == "resend" else flash.INVITATION_REVOKED
+            flash.flash(request, done, user=invitation.user)
         return redirect("portal:invitations", project_slug=self.project.slug)
 
 
@@ -114,7 +113,7 @@ class BulkInviteView(ProjectAdminView):
                 )
             else:
                 if not created:
-                    messages.info(request, "This file was already submitted; here is its progress.")
+                    flash.flash(request, flash.BULK_INVITE_ALREADY_SUBMITTED)
                 response = redirect("portal:bulk_invite", project_slug=self.project.slug, job_id=job.pk)
                 response.status_code = 303
                 return response
@@ -180,9 +179,9 @@ class OutboxResendView(ProjectAdminView):
         try:
             message_resend(message=message, actor=self.actor)
         except ApplicationError as error:
-            messages.error(request, error.message)
+            flash.flash_refusal(request, error)
         else:
-            messages.success(request, f"Queued the message to {message.to_email} again.")
+            flash.flash(request, flash.MESSAGE_QUEUED_AGAIN, email=message.to_email)
         return redirect("portal:outbox_message", project_slug=self.project.slug, message_id=message.pk)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.flows.set_password import set_password_complete
 from accounts.services.security_links import LinkError, LinkProblem, security_link_check
+from identity.flash import PASSWORD_SET, flash
 
 PROBLEM_STATUS = {
     LinkProblem.INVALID: 404,
@@ -60,7 +60,7 @@ class SetPasswordView(View):
             )
         except LinkError as error:  # a concurrent submission used the link first
             return self._problem(request, error)
-        messages.success(request, "Your password is set. Welcome!")
+        flash(request, PASSWORD_SET)
         # 303: never re-POST the password on a redirect (RFC 9700 §4.12).
         response = redirect("portal:home")
         response.status_code = 303

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 
+from identity import flash
 from oauth import errors, selectors, services
 from oauth.app_settings import app_settings
 from oauth.errors import with_description
@@ -362,9 +363,7 @@ class ConnectedAppsView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         client = selectors.connected_app_get(user=request.user, client_id=request.POST.get("client_id", ""))
         services.connected_app_revoke(user=request.user, client=client)
-        from django.contrib import messages
-
-        messages.success(request, f"{client.name} can no longer access your account.")
+        flash.flash(request, flash.CONNECTED_APP_REVOKED, name=client.name)
         response = redirect("connected_apps")
         response.status_code = 303
         return response

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 from oauth import selectors, services
@@ -76,7 +76,7 @@ class ClientCreateView(ProjectAdminView):
             else:
                 if issued.client_secret:
                     return _show_secret(self, request, issued.client, issued.client_secret, "Client created")
-                messages.success(request, f"Created {issued.client.name}. Public clients have no secret.")
+                flash.flash(request, flash.CLIENT_CREATED_PUBLIC, name=issued.client.name)
                 return redirect("portal:client", project_slug=self.project.slug, client_pk=issued.client.pk)
         return self.render(request, "portal/clients/form.html", {"form": form}, status=400)
 
@@ -101,7 +101,7 @@ class ClientDetailView(ProjectAdminView):
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:
-                messages.success(request, f"Saved {client.name}.")
+                flash.flash(request, flash.CLIENT_SAVED, name=client.name)
                 return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)
         return self.render(request, "portal/clients/detail.html", self._context(client, form), status=400)
 
@@ -120,14 +120,12 @@ class ClientActionView(ProjectAdminView):
                 return _show_secret(self, request, client, secret, "New client secret")
             if self.action == "delete":
                 services.client_delete(client=client, actor=self.actor)
-                messages.success(request, f"Deleted {client.name}; its tokens were revoked.")
+                flash.flash(request, flash.CLIENT_DELETED, name=client.name)
                 return redirect("portal:clients", project_slug=self.project.slug)
             services.client_set_active(client=client, actor=self.actor, active=self.action == "enable")
         except ApplicationError as error:
-            messages.error(request, error.message)
+            flash.flash_refusal(request, error)
         else:
-            messages.success(
-                request,
-                f"{client.name} is {'enabled' if self.action == 'enable' else 'disabled; its tokens were revoked'}.",
-            )
+            done = flash.CLIENT_ENABLED if self.action == "enable" else flash.CLIENT_DISABLED
+            flash.flash(request, done, name=client.name)
         return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)

@@ -1,0 +1,79 @@
+"""Flash messages: one catalogue of what the pages tell people, and one way to say it.
+
+Every message is a named, translatable template with `str.format` placeholders, so wording
+is reviewed and translated in one place and views never build sentences::
+
+    flash(request, MEMBERSHIP_SAVED, user=membership.user)
+
+What a service refused is said with `flash_refusal` (the service's message). Values passed
+as placeholders are escaped by the templates like any other text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from identity.errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class Flash:
+    """A message level (django.contrib.messages) and its translatable template."""
+
+    level: int
+    template: Promise
+
+    def render(self, **params: object) -> str:
+        # str() translates into the language active now (the request's), then the values go in.
+        return str(self.template).format(**params)
+
+
+def flash(request: HttpRequest, message: Flash, **params: object) -> None:
+    """Show `message` on the next page, its placeholders filled from `params`."""
+    messages.add_message(request, message.level, message.render(**params))
+
+
+def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
+    """Show why a service refused (its `ApplicationError` message) on the next page."""
+    messages.add_message(request, messages.ERROR, error.message)
+
+
+# --- Members and access policies (accounts) -------------------------------------------------------
+
+MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
+MEMBERSHIP_DEACTIVATED = Flash(messages.SUCCESS, _("{user} was deactivated."))
+MEMBERSHIP_REACTIVATED = Flash(messages.SUCCESS, _("{user} was reactivated."))
+POLICY_SAVED = Flash(messages.SUCCESS, _("Saved the policy {name}."))
+POLICY_DELETED = Flash(messages.SUCCESS, _("Deleted the policy {name}."))
+
+# --- Invitations (accounts) -----------------------------------------------------------------------
+
+INVITE_INVITED = Flash(
+    messages.SUCCESS, _("Invited {user}. They will get an email with a link to set their password.")
+)
+INVITE_ADDED = Flash(messages.SUCCESS, _("Added {user} to the project."))
+INVITE_UPDATED = Flash(messages.SUCCESS, _("{user} was already a member; the membership was updated."))
+INVITATION_RESENT = Flash(messages.SUCCESS, _("The invitation for {user} was sent again with a new link."))
+INVITATION_REVOKED = Flash(messages.SUCCESS, _("The invitation for {user} was revoked."))
+BULK_INVITE_ALREADY_SUBMITTED = Flash(
+    messages.INFO, _("This file was already submitted; here is its progress.")
+)
+PASSWORD_SET = Flash(messages.SUCCESS, _("Your password is set. Welcome!"))
+
+# --- Outbox ---------------------------------------------------------------------------------------
+
+MESSAGE_QUEUED_AGAIN = Flash(messages.SUCCESS, _("Queued the message to {email} again."))
+
+# --- OAuth clients and connected apps (oauth) -----------------------------------------------------
+
+CLIENT_CREATED_PUBLIC = Flash(messages.SUCCESS, _("Created {name}. Public clients have no secret."))
+CLIENT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
+CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
+CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))
+CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
+CONNECTED_APP_REVOKED = Flash(messages.SUCCESS, _("{name} can no longer access your account."))
