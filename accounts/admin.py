@@ -23,6 +23,7 @@ from accounts.models import (
 )
 from accounts.services.projects import PROJECT_SETTINGS
 from audit.context import Actor
+from identity import flash
 from identity.admin_tools import ViewOnlyAdminMixin, apply_to_each
 
 
@@ -114,22 +115,20 @@ class MembershipAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     def deactivate_memberships(self, request, queryset) -> None:
         actor = Actor.from_request(request)
         apply_to_each(
-            self,
             request,
             queryset,
             lambda membership: services.membership_deactivate(membership=membership, actor=actor),
-            done=_("Deactivated {count} membership(s)."),
+            done=flash.ADMIN_MEMBERSHIPS_DEACTIVATED,
         )
 
     @admin.action(description=_("Reactivate"), permissions=["manage"])
     def reactivate_memberships(self, request, queryset) -> None:
         actor = Actor.from_request(request)
         apply_to_each(
-            self,
             request,
             queryset,
             lambda membership: services.membership_reactivate(membership=membership, actor=actor),
-            done=_("Reactivated {count} membership(s)."),
+            done=flash.ADMIN_MEMBERSHIPS_REACTIVATED,
         )
 
 

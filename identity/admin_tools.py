@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.http import HttpRequest
 
 from identity.errors import ApplicationError
+from identity.flash import ADMIN_REFUSED, Flash, flash
 
 
 class ViewOnlyAdminMixin:
@@ -37,25 +37,24 @@ class ViewOnlyAdminMixin:
 
 
 def apply_to_each(
-    model_admin: admin.ModelAdmin,
     request: HttpRequest,
     objects: Iterable[Any],
     operation: Callable[[Any], object],
     *,
-    done: str,
+    done: Flash,
 ) -> None:
     """Run `operation` (a service call) on each object; report what a service refused, per object.
 
     Each call is its own transaction (the services are atomic), so one refusal does not undo
-    the others. `done` is a message with a `{count}` placeholder for the ones that succeeded.
+    the others. `done` is a catalogue message with a `{count}` placeholder for the ones that succeeded.
     """
     count = 0
     for obj in objects:
         try:
             operation(obj)
         except ApplicationError as error:
-            model_admin.message_user(request, f"{obj}: {error.message}", level=messages.ERROR)
+            flash(request, ADMIN_REFUSED, object=obj, reason=error.message)
         else:
             count += 1
     if count:
-        model_admin.message_user(request, done.format(count=count), level=messages.SUCCESS)
+        flash(request, done, count=count)

@@ -77,3 +77,12 @@ CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
 CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))
 CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
 CONNECTED_APP_REVOKED = Flash(messages.SUCCESS, _("{name} can no longer access your account."))
+
+# --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
+
+ADMIN_REFUSED = Flash(messages.ERROR, _("{object}: {reason}"))
+ADMIN_MEMBERSHIPS_DEACTIVATED = Flash(messages.SUCCESS, _("Deactivated {count} membership(s)."))
+ADMIN_MEMBERSHIPS_REACTIVATED = Flash(messages.SUCCESS, _("Reactivated {count} membership(s)."))
+ADMIN_CLIENTS_DISABLED = Flash(messages.SUCCESS, _("Disabled {count} client(s)."))
+ADMIN_CLIENTS_ENABLED = Flash(messages.SUCCESS, _("Enabled {count} client(s)."))
+ADMIN_CLIENTS_DELETED = Flash(messages.SUCCESS, _("Deleted {count} client(s)."))

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from audit.context import Actor
+from identity import flash
 from identity.admin_tools import ViewOnlyAdminMixin, apply_to_each
 
 
@@ -41,17 +42,17 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Disable (revokes their tokens)"), permissions=["manage"])
     def disable_clients(self, request, queryset) -> None:
-        self._apply(request, queryset, "disable", _("Disabled {count} client(s)."))
+        self._apply(request, queryset, "disable", flash.ADMIN_CLIENTS_DISABLED)
 
     @admin.action(description=_("Enable"), permissions=["manage"])
     def enable_clients(self, request, queryset) -> None:
-        self._apply(request, queryset, "enable", _("Enabled {count} client(s)."))
+        self._apply(request, queryset, "enable", flash.ADMIN_CLIENTS_ENABLED)
 
     @admin.action(description=_("Delete (revokes their tokens)"), permissions=["manage"])
     def delete_clients(self, request, queryset) -> None:
-        self._apply(request, queryset, "delete", _("Deleted {count} client(s)."))
+        self._apply(request, queryset, "delete", flash.ADMIN_CLIENTS_DELETED)
 
-    def _apply(self, request, queryset, operation: str, done: str) -> None:
+    def _apply(self, request, queryset, operation: str, done: flash.Flash) -> None:
         from oauth import services  # DOT imports this module by path while the models load
 
         actor = Actor.from_request(request)
@@ -60,7 +61,7 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             "enable": lambda client: services.client_set_active(client=client, actor=actor, active=True),
             "delete": lambda client: services.client_delete(client=client, actor=actor),
         }
-        apply_to_each(self, request, queryset.select_related("project"), calls[operation], done=done)
+        apply_to_each(request, queryset.select_related("project"), calls[operation], done=done)
 
 
 from oauth.models import Consent, SigningKey  # noqa: E402 - after the class DOT imports by path

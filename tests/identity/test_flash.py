@@ -45,7 +45,7 @@ def test_every_message_is_translatable_and_formats_its_placeholders():
     assert len(catalogue) >= 15
     for name, message in catalogue.items():
         assert isinstance(message.template, Promise), name
-        params = {key: "x" for key in ("user", "name", "email", "count")}
+        params = {key: "x" for key in ("user", "name", "email", "count", "object", "reason")}
         assert "{" not in message.render(**params), name
 
 
