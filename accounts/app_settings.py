@@ -10,36 +10,36 @@ class AppSettings:
         return getattr(settings, name, default)
 
     @property
-    def SIGNUP_OPEN(self) -> bool:  # noqa: N802 - mirrors the setting name
+    def SIGNUP_OPEN(self) -> bool:  # mirrors the setting name
         return bool(self._setting("SIGNUP_OPEN", False))
 
     @property
-    def APP_BASE_URL(self) -> str:  # noqa: N802
+    def APP_BASE_URL(self) -> str:
         return str(self._setting("APP_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
 
     @property
-    def INVITE_LINK_TTL_SECONDS(self) -> int:  # noqa: N802
+    def INVITE_LINK_TTL_SECONDS(self) -> int:
         return int(self._setting("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600))
 
     @property
-    def RESET_LINK_TTL_SECONDS(self) -> int:  # noqa: N802
+    def RESET_LINK_TTL_SECONDS(self) -> int:
         return int(self._setting("RESET_LINK_TTL_SECONDS", 3600))
 
     @property
-    def SIGNUP_CREATES_PROJECT(self) -> bool:  # noqa: N802
+    def SIGNUP_CREATES_PROJECT(self) -> bool:
         """SaaS-style: a person who signs up gets a project of their own and becomes its owner."""
         return bool(self._setting("SIGNUP_CREATES_PROJECT", True))
 
     @property
-    def BULK_INVITE_MAX_ROWS(self) -> int:  # noqa: N802
+    def BULK_INVITE_MAX_ROWS(self) -> int:
         return int(self._setting("BULK_INVITE_MAX_ROWS", 10_000))
 
     @property
-    def BULK_INVITE_CHUNK_SIZE(self) -> int:  # noqa: N802
+    def BULK_INVITE_CHUNK_SIZE(self) -> int:
         return int(self._setting("BULK_INVITE_CHUNK_SIZE", 50))
 
     @property
-    def BULK_INVITE_STALL_SECONDS(self) -> int:  # noqa: N802
+    def BULK_INVITE_STALL_SECONDS(self) -> int:
         """A queued or running job without progress for this long is published again by the relay."""
         return int(self._setting("BULK_INVITE_STALL_SECONDS", 120))
 

@@ -10,44 +10,44 @@ class AppSettings:
         return getattr(settings, f"OAUTH_{name}", default)
 
     @property
-    def ISSUER(self) -> str:  # noqa: N802
+    def ISSUER(self) -> str:
         return str(getattr(settings, "ISSUER_URL", "") or settings.APP_BASE_URL).rstrip("/")
 
     @property
-    def ACCESS_TOKEN_LIFETIME(self) -> int:  # noqa: N802
+    def ACCESS_TOKEN_LIFETIME(self) -> int:
         return int(self._setting("ACCESS_TOKEN_LIFETIME", 3600))
 
     @property
-    def REFRESH_TOKEN_LIFETIME(self) -> int:  # noqa: N802
+    def REFRESH_TOKEN_LIFETIME(self) -> int:
         """Absolute lifetime of a refresh-token family (seconds)."""
         return int(self._setting("REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600))
 
     @property
-    def REFRESH_TOKEN_IDLE_LIFETIME(self) -> int:  # noqa: N802
+    def REFRESH_TOKEN_IDLE_LIFETIME(self) -> int:
         """A refresh token unused this long expires (seconds)."""
         return int(self._setting("REFRESH_TOKEN_IDLE_LIFETIME", 14 * 24 * 3600))
 
     @property
-    def REFRESH_GRACE_SECONDS(self) -> int:  # noqa: N802
+    def REFRESH_GRACE_SECONDS(self) -> int:
         """Leeway for two concurrent refreshes of one token (see Validator._concurrent_refresh)."""
         return int(self._setting("REFRESH_GRACE_SECONDS", 5))
 
     @property
-    def SECRET_ROTATION_GRACE(self) -> int:  # noqa: N802
+    def SECRET_ROTATION_GRACE(self) -> int:
         """How long a rotated-out client secret keeps working (seconds)."""
         return int(self._setting("SECRET_ROTATION_GRACE", 24 * 3600))
 
     @property
-    def KEY_CACHE_SECONDS(self) -> int:  # noqa: N802
+    def KEY_CACHE_SECONDS(self) -> int:
         """How long a process trusts its parsed signing keys before re-reading the key table."""
         return int(self._setting("KEY_CACHE_SECONDS", 60))
 
     @property
-    def CLIENT_CACHE_SECONDS(self) -> int:  # noqa: N802
+    def CLIENT_CACHE_SECONDS(self) -> int:
         return int(self._setting("CLIENT_CACHE_SECONDS", 5))
 
     @property
-    def SIGNING_KEY_PEM(self) -> str:  # noqa: N802
+    def SIGNING_KEY_PEM(self) -> str:
         """An RS256 private key (PEM) from the environment; otherwise keys live in the database."""
         return str(getattr(settings, "OIDC_SIGNING_KEY", "") or "")
 

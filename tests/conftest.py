@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from audit.context import Actor
-from tests.factories import (  # noqa: I001
+from tests.factories import (
     AccessPolicyFactory,
     MembershipFactory,
     ProjectFactory,
@@ -50,7 +50,7 @@ def redis_url() -> str:
         try:
             redis.Redis.from_url(url, socket_connect_timeout=1).ping()
             ok = True
-        except Exception:  # noqa: BLE001 - any failure means unavailable
+        except Exception:  # any failure means unavailable
             ok = False
     require_service(ok, "Redis is not available (set REDIS_URL to a running server)")
     return url

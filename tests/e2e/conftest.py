@@ -86,7 +86,7 @@ def page(request, browser, live_server, transactional_db):
         try:
             tab.screenshot(path=f"{stem}.png", full_page=True)
             Path(f"{stem}.html").write_text(tab.content(), encoding="utf-8")
-        except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the real failure
+        except Exception as exc:  # diagnostics must not hide the real failure
             print(f"could not save e2e artifacts: {exc}")
         else:
             print(f"e2e artifacts: {stem}.png, {stem}.html")

@@ -91,7 +91,7 @@ def introspect(client_id: str, secret: str, token: str) -> dict:
 def raw_column(model, pk, column: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {column} FROM {model._meta.db_table} WHERE id = %s",  # noqa: S608 - test constants
+            f"SELECT {column} FROM {model._meta.db_table} WHERE id = %s",  # test constants
             [pk.hex if connection.vendor == "sqlite" and hasattr(pk, "hex") else pk],
         )
         return cursor.fetchone()[0]

@@ -105,7 +105,7 @@ class CeleryWorker:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self._log_file = open(self.log, "w")  # closed in stop()
         for line in self.process.stdout:  # blocks until the worker says it is ready (EOF if it dies)
             self._log_file.write(line)
             if " ready." in line:
