@@ -5,8 +5,9 @@
 # Worker/beat from the same image:
 #        docker run --env-file prod.env identity-portal celery -A identity worker --loglevel=INFO
 #        docker run --env-file prod.env identity-portal celery -A identity beat --loglevel=INFO
-# Static files are collected into /app/staticfiles at build time; serve them at /static/ from the
-# reverse proxy (Django does not serve them when DEBUG is off).
+# Static files are collected into /app/staticfiles at build time and served by the app itself at
+# /static/ (whitenoise, on with APP_ENV=production: compressed, cache-busted names, far-future
+# caching); the reverse proxy needs no static files.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

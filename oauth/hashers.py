@@ -1,10 +1,10 @@
 """A hasher for high-entropy client secrets.
 
-Client secrets are 128 random characters from a CSPRNG: nobody can guess them,
-so a slow, memory-hard hash (Argon2, PBKDF2 at a million rounds) buys nothing but
-costs ~0.3 s on *every* token request. A keyed SHA-256 (HMAC with a server-side
-pepper, plus a per-secret salt) is what such secrets need: a stolen table cannot be
-checked offline without the pepper, and verification takes microseconds.
+Client secrets are 64 URL-safe characters (384 bits) from a CSPRNG (`secrets.token_urlsafe(48)`
+in oauth/services.py): nobody can guess them, so a slow, memory-hard hash (Argon2, PBKDF2 at a
+million rounds) buys nothing but costs ~0.3 s on *every* token request. A keyed SHA-256 (HMAC
+with a server-side pepper, plus a per-secret salt) is what such secrets need: a stolen table
+cannot be checked offline without the pepper, and verification takes microseconds.
 User passwords never use this hasher (Argon2id stays first in PASSWORD_HASHERS).
 """
 
