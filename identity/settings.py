@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 
 from identity.env import env_bool, env_int, env_list, env_str, require_production_settings
+from oauth.constants import GrantType  # model-free: safe to import while settings load
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -305,7 +306,7 @@ OAUTH2_PROVIDER = {
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
-    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": list(GrantType.values),
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "ID_TOKEN_EXPIRE_SECONDS": 3600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,

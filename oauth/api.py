@@ -11,7 +11,7 @@ from accounts import selectors as account_selectors
 from identity.api import Pagination, ProjectAdminApi
 from identity.api_schema import PROJECT_API_ERRORS
 from oauth import selectors, services
-from oauth.models import Client, ClientRole, GrantType
+from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
 from oauth.scopes import OIDC_SCOPES
 
 
@@ -64,7 +64,7 @@ class ClientInputSerializer(serializers.Serializer):
     skip_consent = serializers.BooleanField(default=False)
     role = serializers.ChoiceField(choices=ClientRole.values, required=False, allow_blank=True, default="")
     access_policy = serializers.UUIDField(required=False, allow_null=True, default=None)
-    algorithm = serializers.ChoiceField(choices=["RS256", "ES256"], default="RS256")
+    algorithm = serializers.ChoiceField(choices=SigningAlgorithm.values, default=SigningAlgorithm.RS256)
 
 
 def _client_input(project, data: dict) -> services.ClientInput:

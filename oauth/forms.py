@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import AccessPolicy
-from oauth.models import Client, ClientRole, GrantType
+from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
 from oauth.scopes import OIDC_SCOPES
 
 
@@ -40,7 +40,7 @@ class ClientForm(forms.Form):
     )
     access_policy = forms.ModelChoiceField(queryset=AccessPolicy.objects.none(), required=False)
     algorithm = forms.ChoiceField(
-        choices=[("RS256", "RS256"), ("ES256", "ES256")], initial="RS256", label="ID token signature"
+        choices=SigningAlgorithm.choices, initial=SigningAlgorithm.RS256, label="ID token signature"
     )
 
     def __init__(self, *args, project, editing: bool = False, **kwargs) -> None:

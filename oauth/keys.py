@@ -22,7 +22,7 @@ from jwcrypto import jwk
 from identity.clock import clock
 from identity.crypto import is_unreadable
 from oauth.app_settings import app_settings
-from oauth.models import SigningKey, SigningKeyStatus
+from oauth.models import SigningAlgorithm, SigningKey, SigningKeyStatus
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _load_all() -> list[LoadedKey]:
 def _ensure_keys() -> None:
     """First start: create one active key per algorithm (the environment may provide RS256)."""
     with transaction.atomic():
-        for algorithm in ("RS256", "ES256"):
+        for algorithm in SigningAlgorithm.values:
             if algorithm == "RS256" and app_settings.SIGNING_KEY_PEM:
                 continue
             if (

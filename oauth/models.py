@@ -19,12 +19,8 @@ from oauth2_provider.models import (
 )
 
 from identity.crypto import EncryptedTextField
-
-
-class GrantType(models.TextChoices):
-    AUTHORIZATION_CODE = "authorization_code", "Authorization code (+ PKCE)"
-    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
-    REFRESH_TOKEN = "refresh_token", "Refresh token"
+from oauth.constants import GrantType as GrantType  # defined once there; importable from here too
+from oauth.constants import SigningAlgorithm
 
 
 class ClientRole(models.TextChoices):
@@ -55,7 +51,7 @@ class Client(AbstractApplication):
     retiring_secret_expires_at = models.DateTimeField(null=True, blank=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
 
-    ALGORITHM_CHOICES = (("", "No OIDC support"), ("RS256", "RS256"), ("ES256", "ES256"))
+    ALGORITHM_CHOICES = (("", "No OIDC support"), *SigningAlgorithm.choices)
     algorithm = models.CharField(max_length=5, choices=ALGORITHM_CHOICES, default="RS256", blank=True)
 
     class Meta(AbstractApplication.Meta):

@@ -14,6 +14,7 @@ from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challeng
 from oauthlib.oauth2.rfc6749.tokens import BearerToken
 from oauthlib.openid.connect.core.endpoints.pre_configured import Server as OpenIDServer
 
+from oauth.constants import GrantType
 from oauth.tokens import expires_in
 
 
@@ -51,11 +52,11 @@ class Server(OpenIDServer):
         ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": self.bearer})
         TokenEndpoint.__init__(
             self,
-            default_grant_type="authorization_code",
+            default_grant_type=GrantType.AUTHORIZATION_CODE.value,
             grant_types={
-                "authorization_code": self.token_grant_choice,
-                "client_credentials": self.credentials_grant,
-                "refresh_token": self.refresh_grant,
+                GrantType.AUTHORIZATION_CODE.value: self.token_grant_choice,
+                GrantType.CLIENT_CREDENTIALS.value: self.credentials_grant,
+                GrantType.REFRESH_TOKEN.value: self.refresh_grant,
             },
             default_token_type=self.bearer,
         )

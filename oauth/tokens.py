@@ -13,6 +13,7 @@ import uuid
 from jwcrypto import jwt
 
 from oauth.app_settings import app_settings
+from oauth.constants import GrantType
 from oauth.keys import signing_key_active
 
 
@@ -32,7 +33,7 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         if getattr(request, "user", None) is not None and getattr(request.user, "pk", None)
         else None
     )
-    if request.grant_type == "client_credentials":
+    if request.grant_type == GrantType.CLIENT_CREDENTIALS:
         user = None
     now = int(time.time())
     jti = uuid.uuid4().hex

@@ -20,6 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from accounts.models import Membership
 from identity.clock import clock
 from oauth.app_settings import app_settings
+from oauth.constants import GrantType
 from oauth.models import AccessToken, Client, Grant, RefreshToken
 from oauth.scopes import OIDC_SCOPES
 
@@ -118,7 +119,7 @@ class Validator(OAuth2Validator):
         if response_type != "code":
             # oauthlib hands unknown response types to the default (code) grant; say what it is.
             raise errors.UnsupportedResponseTypeError(request=request)
-        return "authorization_code" in (client.allowed_grant_types or [])
+        return GrantType.AUTHORIZATION_CODE in (client.allowed_grant_types or [])
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         allowed = client.allowed_scope_set or set(OIDC_SCOPES)

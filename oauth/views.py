@@ -23,6 +23,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from identity import flash
 from oauth import errors, selectors, services
 from oauth.app_settings import app_settings
+from oauth.constants import GrantType, SigningAlgorithm
 from oauth.errors import with_description
 from oauth.keys import jwks
 from oauth.models import AccessToken, Client
@@ -90,9 +91,9 @@ def discovery_document() -> dict:
         "revocation_endpoint": _absolute("oauth:revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "grant_types_supported": list(GrantType.values),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "id_token_signing_alg_values_supported": list(SigningAlgorithm.values),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -275,11 +276,7 @@ class AuthorizeView(dot_views.AuthorizationView):
 )
 class TokenView(dot_views.TokenView):
     def post(self, request, *args, **kwargs):
-        if request.POST.get("grant_type") not in (
-            "authorization_code",
-            "client_credentials",
-            "refresh_token",
-        ):
+        if request.POST.get("grant_type") not in GrantType.values:
             # DOT routes the device grant itself; we offer none but these three.
             return errors.UnsupportedGrantType().response()
         return with_description(request, super().post(request, *args, **kwargs))

@@ -9,6 +9,7 @@ from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 from oauth import selectors, services
+from oauth.constants import GrantType
 from oauth.forms import ClientForm, client_initial
 
 
@@ -58,7 +59,7 @@ class ClientCreateView(ProjectAdminView):
             project=self.project,
             initial={
                 "client_type": "confidential",
-                "grant_types": ["authorization_code"],
+                "grant_types": [GrantType.AUTHORIZATION_CODE],
                 "scopes": ["openid"],
             },
         )

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from oauth.constants import SigningAlgorithm
 from oauth.keys import signing_key_rotate
 
 
@@ -12,7 +13,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--algorithm", choices=["RS256", "ES256"], default="RS256")
+        parser.add_argument(
+            "--algorithm", choices=SigningAlgorithm.values, default=SigningAlgorithm.RS256.value
+        )
         parser.add_argument("--publish-only", action="store_true")
 
     def handle(self, *args, algorithm: str, publish_only: bool, **options) -> None:
