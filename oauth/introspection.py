@@ -1,28 +1,26 @@
 """RFC 7662 token introspection, kept lean: it is the hottest endpoint of a resource server fleet.
 
-One SQL query per call (token + client + user + membership + verified email), clients from
-the short per-process cache, client secrets checked with the keyed hasher.
+One SQL query per call (token + client, with oauth/rules.py's user rule as an EXISTS), clients
+from the short per-process cache, client secrets checked with the keyed hasher.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
-import hashlib
 import uuid
 from urllib.parse import unquote_plus
 
-from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import check_password
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 
-from accounts.models import Membership
 from identity.clock import clock
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cached
 from oauth.models import AccessToken, Client, RefreshToken
-from oauth.validators import refresh_token_expired, user_may_use_client
+from oauth.rules import token_user_allowed, token_user_may_use_client
+from oauth.tokens import token_checksum
+from oauth.validators import refresh_token_expired
 
 
 def _credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -58,41 +56,13 @@ def client_authenticate(request: HttpRequest) -> Client | None:
     return None
 
 
-def _checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _user_checks(qs):
-    return qs.annotate(
-        member_ok=Exists(
-            Membership.objects.filter(
-                user_id=OuterRef("user_id"), project_id=OuterRef("application__project_id"), is_active=True
-            )
-        ),
-        email_ok=Exists(
-            EmailAddress.objects.filter(
-                user_id=OuterRef("user_id"), verified=True, email__iexact=OuterRef("user__email")
-            )
-        ),
-    )
-
-
-def _user_ok(row: dict) -> bool:
-    if row["user_id"] is None:
-        return True
-    return bool(row["user__is_active"] and row["member_ok"] and (row["email_ok"] or not row["user__email"]))
-
-
 _ACCESS_FIELDS = (
     "expires",
     "created",
     "scope",
     "jti",
     "user_id",
-    "user__is_active",
-    "user__email",
-    "member_ok",
-    "email_ok",
+    "user_ok",
     "application__client_id",
     "application__project_id",
     "application__is_active",
@@ -111,9 +81,11 @@ def _access_row(checksum: str) -> dict | None:
 
     compiled = _compiled.get(connection.vendor)
     if compiled is None:
-        queryset = _user_checks(AccessToken.objects.filter(token_checksum=_MARKER)).values(*_ACCESS_FIELDS)[
-            :1
-        ]
+        queryset = (
+            AccessToken.objects.filter(token_checksum=_MARKER)
+            .annotate(user_ok=token_user_allowed())
+            .values(*_ACCESS_FIELDS)[:1]
+        )
         sql, params = queryset.query.get_compiler(connection=connection).as_sql()
         compiled = (sql, list(params), list(params).index(_MARKER))
         _compiled[connection.vendor] = compiled
@@ -153,13 +125,13 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
     """
     if not token:
         return None
-    checksum = _checksum(token)
+    checksum = token_checksum(token)
     if hint != "refresh_token":
         row = _access_row(checksum)
         if row is not None:
             if row["application__project_id"] != caller.project_id or not row["application__is_active"]:
                 return None
-            if row["expires"] <= clock.now() or not _user_ok(row):
+            if row["expires"] <= clock.now() or not row["user_ok"]:
                 return None
             client_id = row["application__client_id"]
             return {
@@ -186,7 +158,7 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
         or not refresh.application.is_active
     ):
         return None
-    if refresh.user is not None and not user_may_use_client(refresh.user, refresh.application):
+    if not token_user_may_use_client(refresh):
         return None
     if refresh_token_expired(refresh, refresh.application):
         return None

@@ -6,6 +6,7 @@ JWT form lets resource servers verify it offline against the JWKS.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -15,6 +16,16 @@ from jwcrypto import jwt
 from oauth.app_settings import app_settings
 from oauth.constants import GrantType
 from oauth.keys import signing_key_active
+
+
+def token_checksum(value: str) -> str:
+    """SHA-256 hex of a token or authorization code: how stored tokens are looked up.
+
+    The same digest DOT's TokenChecksumField stores in `token_checksum` (hashed token
+    storage keeps nothing else), and the one `authorization_code_checksum` links a
+    token to the code it came from.
+    """
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def access_token_lifetime(client) -> int:

@@ -9,43 +9,24 @@ RFC 9068 claims recorded, and RFC 7662 introspection with project and audience.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
-from allauth.account.models import EmailAddress
 from django.db.models import Min
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from accounts.models import Membership
 from identity.clock import clock
 from oauth.app_settings import app_settings
 from oauth.constants import GrantType
 from oauth.models import AccessToken, Client, Grant, RefreshToken
+from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
 from oauth.scopes import OIDC_SCOPES
+from oauth.tokens import token_checksum
 
 OIDC_CLAIM_SCOPES = {
     "profile": ["name", "given_name", "family_name"],
     "email": ["email", "email_verified"],
 }
-
-
-def _checksum(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def user_may_use_client(user, client: Client) -> bool:
-    """Active user, active membership in the client's project, verified email (when there is one)."""
-    if user is None or not user.is_active:
-        return False
-    if not Membership.objects.filter(user=user, project_id=client.project_id, is_active=True).exists():
-        return False
-    if (
-        user.email
-        and not EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
-    ):
-        return False
-    return True
 
 
 def refresh_token_expired(rt: RefreshToken, client: Client, *, check_idle: bool = True) -> bool:
@@ -149,7 +130,7 @@ class Validator(OAuth2Validator):
             return False
         if not user_may_use_client(request.user, client):
             return False
-        request.authorization_code_checksum = _checksum(code)
+        request.authorization_code_checksum = token_checksum(code)
         request.sid = (
             Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
         )
@@ -157,7 +138,7 @@ class Validator(OAuth2Validator):
 
     def _revoke_tokens_of_code(self, code: str, client) -> None:
         """A replayed code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): revoke all it produced."""
-        checksum = _checksum(code)
+        checksum = token_checksum(code)
         for refresh in RefreshToken.objects.filter(application=client, authorization_code_checksum=checksum):
             if refresh.token_family:
                 RefreshToken.revoke_family(refresh.token_family)
@@ -224,7 +205,7 @@ class Validator(OAuth2Validator):
             return False
         rt = (
             RefreshToken.objects.select_related("user")
-            .filter(token_checksum=_checksum(refresh_token), revoked__isnull=False, application=client)
+            .filter(token_checksum=token_checksum(refresh_token), revoked__isnull=False, application=client)
             .order_by("-revoked")
             .first()
         )
@@ -261,8 +242,7 @@ class Validator(OAuth2Validator):
     def validate_bearer_token(self, token, scopes, request):
         if not super().validate_bearer_token(token, scopes, request):
             return False
-        user = request.access_token.user
-        if user is not None and not user_may_use_client(user, request.access_token.application):
+        if not token_user_may_use_client(request.access_token):
             request.oauth2_error = {
                 "error": "invalid_token",
                 "error_description": "The access token is no longer valid.",
@@ -302,12 +282,7 @@ class Validator(OAuth2Validator):
             "family_name": lambda r: r.user.last_name,
             "name": lambda r: r.user.get_full_name(),
             "email": lambda r: r.user.email or "",
-            "email_verified": lambda r: bool(
-                r.user.email
-                and EmailAddress.objects.filter(
-                    user=r.user, email__iexact=r.user.email, verified=True
-                ).exists()
-            ),
+            "email_verified": lambda r: email_verified(r.user),
         }
 
     def get_id_token_dictionary(self, token, token_handler, request):

@@ -27,8 +27,9 @@ from oauth.constants import GrantType, SigningAlgorithm
 from oauth.errors import with_description
 from oauth.keys import jwks
 from oauth.models import AccessToken, Client
+from oauth.rules import user_may_use_client
 from oauth.scopes import OIDC_SCOPES
-from oauth.validators import user_may_use_client
+from oauth.tokens import token_checksum
 
 
 def cors(view):
@@ -296,7 +297,7 @@ class UserInfoView(dot_views.UserInfoView):
             ).response()
         token = _presented_token(request)
         access = (
-            AccessToken.objects.select_related("user").filter(token_checksum=_checksum(token)).first()
+            AccessToken.objects.select_related("user").filter(token_checksum=token_checksum(token)).first()
             if token
             else None
         )
@@ -310,12 +311,6 @@ def _presented_token(request) -> str:
     if header.startswith("Bearer "):
         return header[7:].strip()
     return request.POST.get("access_token", "") if request.method == "POST" else ""
-
-
-def _checksum(token: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 userinfo_view = cors(csrf_exempt(UserInfoView.as_view()))
