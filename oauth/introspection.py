@@ -6,16 +6,14 @@ from the short per-process cache, client secrets checked with the keyed hasher.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import uuid
-from urllib.parse import unquote_plus
 
-from django.contrib.auth.hashers import check_password
 from django.http import HttpRequest
 
 from identity.clock import clock
 from oauth.app_settings import app_settings
+from oauth.client_auth import client_secret_matches, presented_credentials
 from oauth.client_cache import client_cached
 from oauth.models import AccessToken, Client, RefreshToken
 from oauth.rules import token_user_allowed, token_user_may_use_client
@@ -23,37 +21,19 @@ from oauth.tokens import token_checksum
 from oauth.validators import refresh_token_expired
 
 
-def _credentials(request: HttpRequest) -> tuple[str, str] | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header.startswith("Basic "):
-        try:
-            client_id, secret = base64.b64decode(header[6:]).decode().split(":", 1)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return unquote_plus(client_id), unquote_plus(secret)
-    if request.POST.get("client_id") and request.POST.get("client_secret"):
-        return request.POST["client_id"], request.POST["client_secret"]
-    return None
-
-
 def client_authenticate(request: HttpRequest) -> Client | None:
     """The confidential client that authenticated with basic or post credentials, else None."""
-    credentials = _credentials(request)
+    credentials = presented_credentials(
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        client_id=request.POST.get("client_id"),
+        client_secret=request.POST.get("client_secret"),
+    )
     if credentials is None:
         return None
     client = client_cached(credentials[0])
     if client is None or not client.is_active or client.client_type != Client.CLIENT_CONFIDENTIAL:
         return None
-    if client.client_secret and check_password(credentials[1], client.client_secret):
-        return client
-    if (
-        client.retiring_client_secret
-        and client.retiring_secret_expires_at
-        and client.retiring_secret_expires_at > clock.now()
-        and check_password(credentials[1], client.retiring_client_secret)
-    ):
-        return client
-    return None
+    return client if client_secret_matches(client, credentials[1]) else None
 
 
 _ACCESS_FIELDS = (

@@ -17,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from identity.clock import clock
 from oauth.app_settings import app_settings
+from oauth.client_auth import client_secret_matches, presented_credentials
 from oauth.constants import GrantType
 from oauth.models import AccessToken, Client, Grant, RefreshToken
 from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
@@ -61,36 +62,22 @@ class Validator(OAuth2Validator):
         return client
 
     # --- client authentication ------------------------------------------------
-    def _authenticate_basic_auth(self, request):
-        return super()._authenticate_basic_auth(request) or self._authenticate_with_retiring_secret(request)
+    def authenticate_client(self, request, *args, **kwargs):
+        """RFC 6749 §2.3.1, the same way introspection authenticates (oauth/client_auth.py).
 
-    def _authenticate_request_body(self, request):
-        return super()._authenticate_request_body(request) or self._authenticate_with_retiring_secret(request)
-
-    def _authenticate_with_retiring_secret(self, request) -> bool:
-        """During rotation the previous secret works until its grace period ends."""
-        client = getattr(request, "client", None)
-        if not isinstance(client, Client) or not client.retiring_client_secret:
+        oauthlib's public hook, replacing DOT's private Basic/body helpers: the Basic header
+        (else the body) names the client, and its current secret or, during rotation, its
+        retiring one authenticates it.
+        """
+        credentials = presented_credentials(
+            authorization=request.headers.get("Authorization", ""),
+            client_id=getattr(request, "client_id", None),
+            client_secret=getattr(request, "client_secret", None),
+        )
+        if credentials is None:
             return False
-        if not client.retiring_secret_expires_at or client.retiring_secret_expires_at <= clock.now():
-            return False
-        secret = getattr(request, "_presented_client_secret", None)
-        return bool(secret) and self._check_secret(secret, client.retiring_client_secret)
-
-    def _extract_basic_auth(self, request):
-        auth = super()._extract_basic_auth(request)
-        if auth:
-            import base64
-            from urllib.parse import unquote_plus
-
-            try:
-                client_id, secret = base64.b64decode(auth).decode().split(":", 1)
-                request._presented_client_secret = unquote_plus(secret)
-            except (ValueError, UnicodeDecodeError):
-                pass
-        elif getattr(request, "client_secret", None):
-            request._presented_client_secret = request.client_secret
-        return auth
+        client = self._load_application(credentials[0], request)
+        return client is not None and client_secret_matches(client, credentials[1])
 
     # --- grants and scopes ------------------------------------------------------
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
