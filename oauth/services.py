@@ -9,10 +9,11 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from oauth2_provider.models import clear_expired
 
-from accounts.models import AccessPolicy, Project
+from accounts.models import AccessPolicy, Project, User
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -233,16 +234,50 @@ def client_rotate_secret(*, client: Client, actor: Actor, grace_seconds: int | N
     return secret
 
 
-def _revoke_all_tokens(client: Client) -> None:
-    for family in (
-        RefreshToken.objects.filter(application=client, revoked__isnull=True)
-        .values_list("token_family", flat=True)
-        .distinct()
-    ):
-        if family:
-            RefreshToken.revoke_family(family)
-    RefreshToken.objects.filter(application=client, revoked__isnull=True).update(revoked=clock.now())
-    AccessToken.objects.filter(application=client).delete()
+@transaction.atomic
+def tokens_revoke(
+    *,
+    client: Client | None = None,
+    user: User | None = None,
+    project: Project | None = None,
+    authorization_code_checksum: str = "",
+) -> None:
+    """Revoke every token matching all the given filters, with the refresh-token families they are in.
+
+    Refresh tokens are marked revoked (at `clock.now()`), access tokens deleted (what DOT's
+    `AccessToken.revoke()` does). The whole family of a matched refresh token goes too, so
+    rotations descended from it die with it (RFC 9700 §4.14.2; for a replayed
+    authorization code §4.2.4). A constant number of statements, whatever the number of
+    tokens, taking locks in DOT's order (refresh tokens, then access tokens) like
+    `RefreshToken.revoke_family`. At least one filter is required.
+    """
+    filters: dict = {}
+    if client is not None:
+        filters["application"] = client
+    if user is not None:
+        filters["user"] = user
+    if project is not None:
+        filters["application__project"] = project
+    if authorization_code_checksum:
+        filters["authorization_code_checksum"] = authorization_code_checksum
+    if not filters:
+        raise TypeError("tokens_revoke() needs at least one filter; it never revokes every token.")
+    families = RefreshToken.objects.filter(**filters).exclude(token_family=None).values("token_family")
+    refresh_tokens = RefreshToken.objects.filter(Q(**filters) | Q(token_family__in=families))
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            # `updated` is auto_now, which a queryset update does not set.
+            refresh_tokens.filter(revoked__isnull=True).update(revoked=now, updated=now)
+    except IntegrityError:
+        # (token_checksum, revoked) is unique, so one timestamp cannot cover two live rows with
+        # the same checksum, a state rotation never produces but the constraint allows (DOT
+        # #1816). Revocation must not fail on it: fall back to DOT's one-by-one revoke().
+        for refresh in refresh_tokens.filter(revoked__isnull=True):
+            refresh.revoke()
+    AccessToken.objects.filter(
+        Q(**filters) | Q(pk__in=refresh_tokens.exclude(access_token=None).values("access_token_id"))
+    ).delete()
 
 
 @transaction.atomic
@@ -252,7 +287,7 @@ def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
     client.save(update_fields=["is_active", "updated"])
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
     if not active:
-        _revoke_all_tokens(client)
+        tokens_revoke(client=client)
     audit_record(
         action=AuditAction.CLIENT_ENABLED if active else AuditAction.CLIENT_DISABLED,
         actor=actor,
@@ -265,7 +300,7 @@ def client_set_active(*, client: Client, actor: Actor, active: bool) -> Client:
 @transaction.atomic
 def client_delete(*, client: Client, actor: Actor) -> None:
     audit_record(action=AuditAction.CLIENT_DELETED, actor=actor, project=client.project, target=client)
-    _revoke_all_tokens(client)
+    tokens_revoke(client=client)
     client_id = client.client_id
     client.delete()
     transaction.on_commit(lambda: client_cache_forget(client_id))
@@ -285,17 +320,7 @@ def consent_record(*, user, client: Client, scopes: list[str]) -> Consent:
 def connected_app_revoke(*, user, client: Client) -> None:
     """The user withdraws a client's access: consent forgotten, their tokens revoked."""
     Consent.objects.filter(user=user, client=client).delete()
-    for family in (
-        RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True)
-        .values_list("token_family", flat=True)
-        .distinct()
-    ):
-        if family:
-            RefreshToken.revoke_family(family)
-    RefreshToken.objects.filter(user=user, application=client, revoked__isnull=True).update(
-        revoked=clock.now()
-    )
-    AccessToken.objects.filter(user=user, application=client).delete()
+    tokens_revoke(user=user, client=client)
     audit_record(
         action=AuditAction.CONSENT_REVOKED, actor=Actor(user=user), project=client.project, target=client
     )

@@ -22,6 +22,7 @@ from oauth.constants import GrantType
 from oauth.models import AccessToken, Client, Grant, RefreshToken
 from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
 from oauth.scopes import OIDC_SCOPES
+from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
 
 OIDC_CLAIM_SCOPES = {
@@ -113,7 +114,8 @@ class Validator(OAuth2Validator):
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if not valid:
-            self._revoke_tokens_of_code(code, client)
+            # A replayed code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): revoke all it produced.
+            tokens_revoke(client=client, authorization_code_checksum=token_checksum(code))
             return False
         if not user_may_use_client(request.user, client):
             return False
@@ -122,16 +124,6 @@ class Validator(OAuth2Validator):
             Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
         )
         return True
-
-    def _revoke_tokens_of_code(self, code: str, client) -> None:
-        """A replayed code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): revoke all it produced."""
-        checksum = token_checksum(code)
-        for refresh in RefreshToken.objects.filter(application=client, authorization_code_checksum=checksum):
-            if refresh.token_family:
-                RefreshToken.revoke_family(refresh.token_family)
-            else:
-                refresh.revoke()
-        AccessToken.objects.filter(application=client, authorization_code_checksum=checksum).delete()
 
     # --- tokens -------------------------------------------------------------------
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
