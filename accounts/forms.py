@@ -6,24 +6,7 @@ from django import forms
 from django.forms import formset_factory
 
 from accounts.models import RESOURCE_TYPE_RE, AccessPolicy, Project, Role, validate_interactions
-
-
-def parse_parameters(text: str) -> dict[str, str]:
-    """Parse `name=value` lines (blank lines ignored) into a dict."""
-    result: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip():
-            raise forms.ValidationError(f"Line {number}: write name=value.", code="parameter_syntax")
-        result[name.strip().lstrip("%")] = value.strip()
-    return result
-
-
-def format_parameters(parameters: dict[str, str]) -> str:
-    return "\n".join(f"{name}={value}" for name, value in sorted((parameters or {}).items()))
+from accounts.services.access_parameters import access_parameters_parse
 
 
 class MembershipFilterForm(forms.Form):
@@ -43,7 +26,8 @@ class MembershipForm(forms.Form):
     access_parameters = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One name=value per line; fills %name placeholders in the policy's criteria.",
+        help_text="name=value, one per line or separated by ';'; fills %name placeholders in the policy's "
+        "criteria.",
     )
     external_id = forms.CharField(required=False, max_length=255, label="External ID")
     profile = forms.CharField(
@@ -58,7 +42,7 @@ class MembershipForm(forms.Form):
         self.fields["access_policy"].queryset = AccessPolicy.objects.filter(project=project).order_by("name")
 
     def clean_access_parameters(self) -> dict[str, str]:
-        return parse_parameters(self.cleaned_data.get("access_parameters") or "")
+        return access_parameters_parse(self.cleaned_data.get("access_parameters") or "")
 
 
 class AccessPolicyForm(forms.Form):
@@ -136,7 +120,9 @@ class InviteForm(forms.Form):
         queryset=AccessPolicy.objects.none(), required=False, empty_label="— project default —"
     )
     access_parameters = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One name=value per line."
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="name=value, one per line or separated by ';'.",
     )
     profile = forms.CharField(
         required=False, max_length=100, label="FHIR profile", help_text="e.g. Practitioner/123"
@@ -149,7 +135,7 @@ class InviteForm(forms.Form):
         self.fields["access_policy"].queryset = AccessPolicy.objects.filter(project=project).order_by("name")
 
     def clean_access_parameters(self) -> dict[str, str]:
-        return parse_parameters(self.cleaned_data.get("access_parameters") or "")
+        return access_parameters_parse(self.cleaned_data.get("access_parameters") or "")
 
     def clean(self):
         data = super().clean()

@@ -9,14 +9,9 @@ from django.urls import reverse
 from django.views import View
 
 from accounts import selectors, services
-from accounts.forms import (
-    AccessPolicyForm,
-    MembershipFilterForm,
-    MembershipForm,
-    RuleFormSet,
-    format_parameters,
-)
+from accounts.forms import AccessPolicyForm, MembershipFilterForm, MembershipForm, RuleFormSet
 from accounts.models import Role
+from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
 from audit import selectors as audit_selectors
 from audit.models import AuditAction
@@ -96,7 +91,7 @@ class MembershipDetailView(ProjectAdminView):
             initial={
                 "role": membership.role,
                 "access_policy": membership.access_policy,
-                "access_parameters": format_parameters(membership.access_parameters),
+                "access_parameters": access_parameters_format(membership.access_parameters),
                 "external_id": membership.external_id,
                 "profile": membership.profile,
             },

@@ -9,10 +9,12 @@ import json
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.app_settings import app_settings
 from accounts.models import AccessPolicy, BulkInvite, BulkInviteStatus, Project, Role, normalize_email
+from accounts.services.access_parameters import access_parameters_parse
 from accounts.services.invitations import InviteInput, invitation_create, invite_input_errors
 from audit.context import Actor
 from audit.models import AuditAction
@@ -59,20 +61,6 @@ def bulk_invite_parse_csv(content: bytes) -> list[dict[str, str]]:
     return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
 
 
-def _parse_parameters(value) -> dict[str, str] | None:
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    result: dict[str, str] = {}
-    for part in str(value or "").split(";"):
-        if not part.strip():
-            continue
-        name, sep, val = part.partition("=")
-        if not sep or not name.strip():
-            return None
-        result[name.strip().lstrip("%")] = val.strip()
-    return result
-
-
 def _normalise(row: dict, policies: dict[str, AccessPolicy]) -> tuple[dict, dict[str, list[str]]]:
     data = {
         "email": normalize_email(row.get("email")) or "",
@@ -94,11 +82,12 @@ def _normalise(row: dict, policies: dict[str, AccessPolicy]) -> tuple[dict, dict
             errors["access_policy"] = [f"No access policy {policy_ref!r} in this project."]
         else:
             data["access_policy"] = str(policy.pk)
-    parameters = _parse_parameters(row.get("parameters", row.get("access_parameters")))
-    if parameters is None:
-        errors["parameters"] = ["Write parameters as name=value;name2=value2."]
-    else:
-        data["access_parameters"] = parameters
+    try:
+        data["access_parameters"] = access_parameters_parse(
+            row.get("parameters", row.get("access_parameters"))
+        )
+    except ValidationError as error:
+        errors["parameters"] = error.messages
     return data, errors
 
 
