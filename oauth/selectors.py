@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from identity.clock import clock
 from oauth.models import AccessToken, Client, Consent, RefreshToken
 
 
@@ -15,7 +15,7 @@ def consent_covers(*, user, client: Client, scopes: list[str]) -> bool:
 
 def connected_apps(*, user) -> list[dict]:
     """Clients that hold a consent or live tokens for `user`."""
-    now = timezone.now()
+    now = clock.now()
     client_ids = set(Consent.objects.filter(user=user).values_list("client_id", flat=True))
     client_ids |= set(
         AccessToken.objects.filter(user=user, expires__gt=now).values_list("application_id", flat=True)
@@ -45,7 +45,7 @@ def connected_app_get(*, user, client_id: str) -> Client:
 
 
 def client_list(*, project, query: str = "", status: str = "") -> QuerySet[Client]:
-    now = timezone.now()
+    now = clock.now()
     qs = Client.objects.filter(project=project).annotate(
         active_tokens=Count("accesstoken", filter=Q(accesstoken__expires__gt=now), distinct=True)
     )
@@ -66,7 +66,7 @@ def client_get(*, project, client_pk) -> Client:
 
 
 def client_token_counts(*, client: Client) -> dict[str, int]:
-    now = timezone.now()
+    now = clock.now()
     return {
         "access_tokens": AccessToken.objects.filter(application=client, expires__gt=now).count(),
         "refresh_tokens": RefreshToken.objects.filter(application=client, revoked__isnull=True).count(),

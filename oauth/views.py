@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -21,6 +20,7 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 
 from identity import flash
+from identity.clock import clock
 from oauth import errors, selectors, services
 from oauth.app_settings import app_settings
 from oauth.constants import GrantType, SigningAlgorithm
@@ -74,7 +74,7 @@ def auth_time_of(request):
     ]
     if times:
         return datetime.datetime.fromtimestamp(max(times), tz=datetime.UTC)
-    return request.user.last_login or timezone.now()
+    return request.user.last_login or clock.now()
 
 
 def _absolute(name: str) -> str:
@@ -187,7 +187,7 @@ class AuthorizeView(dot_views.AuthorizationView):
             return True
         max_age = request.GET.get("max_age", "")
         if max_age.isdigit():
-            return (timezone.now() - auth_time_of(request)).total_seconds() > int(max_age)
+            return (clock.now() - auth_time_of(request)).total_seconds() > int(max_age)
         return False
 
     def _reauthenticate(self, request):

@@ -4,13 +4,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts import signals
 from accounts.models import AccessPolicy, Membership, Project, Role, User
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
+from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode, error_fields
 
 UNSET: Any = object()
@@ -199,7 +199,7 @@ def membership_update(
                 "The last active owner cannot be deactivated.", code=ErrorCode.LAST_OWNER, status=409
             )
         membership.is_active = is_active
-        membership.deactivated_at = None if is_active else timezone.now()
+        membership.deactivated_at = None if is_active else clock.now()
     if access_policy is not UNSET:
         membership.access_policy = access_policy
     if access_parameters is not UNSET:
