@@ -38,6 +38,8 @@ class Server(OpenIDServer):
         # the endpoints below must use one with our JWT generator and per-client lifetimes.
         self.bearer = BearerToken(request_validator, token_generator, expires_in, refresh_token_generator)
         # PKCE: S256 only (RFC 9700 §2.1.1); `plain` is refused at the authorization request.
+        # `_code_challenge_methods` and `proxy_target` are oauthlib-private (written against
+        # oauthlib 4.0.1; tests/oauth/test_library_seams.py checks they are still read).
         for grant in (self.auth_grant, getattr(self.openid_connect_auth, "proxy_target", None)):
             if grant is not None:
                 grant._code_challenge_methods = {"S256": code_challenge_method_s256}

@@ -5,12 +5,18 @@ during rotation, refresh-token absolute + idle expiry, revocation of everything 
 authorization code produced when that code is replayed, tokens that stop working the
 moment a user, membership or client is deactivated, unverified accounts refused,
 RFC 9068 claims recorded, and RFC 7662 introspection with project and audience.
+
+Written against django-oauth-toolkit 3.4.1 and oauthlib 4.0.1. Public hooks (oauthlib's
+RequestValidator methods) are preferred; the few private DOT methods still overridden or
+called are marked "DOT-private" below, and tests/oauth/test_library_seams.py fails when
+an upgrade changes them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db import router, transaction
 from django.db.models import Min
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
@@ -46,6 +52,9 @@ def refresh_token_expired(rt: RefreshToken, client: Client, *, check_idle: bool 
 
 
 class Validator(OAuth2Validator):
+    # DOT-private (3.4.1), replaced whole: DOT looks clients up through this from several
+    # public methods (authenticate_client_id, client_authentication_required, ...), so no public
+    # hook covers every lookup. Ours skips DOT's CIMD resolution (client ids are never URLs here).
     def _load_application(self, client_id, request):
         """DOT's lookup, served from the short per-process client cache (oauth/client_cache.py)."""
         from oauth.client_cache import client_cached
@@ -126,14 +135,15 @@ class Validator(OAuth2Validator):
         return True
 
     # --- tokens -------------------------------------------------------------------
+    # DOT-private (3.4.1), replaced whole, calling DOT-private _load_id_token and _set_token_value:
+    # the `jti` and code checksum go into the one INSERT. A public hook (save_bearer_token) could
+    # only add them with a second statement on the client-credentials hot path.
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         """DOT's, plus the JWT's `jti` and the code it descends from, written in the same INSERT."""
         id_token = token.get("id_token", None)
         if id_token:
             id_token = self._load_id_token(id_token)
-        code_checksum = getattr(request, "authorization_code_checksum", "") or (
-            source_refresh_token.authorization_code_checksum if source_refresh_token is not None else ""
-        )
+        code_checksum = getattr(request, "authorization_code_checksum", "")
         access_token = AccessToken(
             user=request.user,
             scope=token["scope"],
@@ -149,27 +159,36 @@ class Validator(OAuth2Validator):
         access_token.save()
         return access_token
 
-    def _create_authorization_code(self, request, code, expires=None):
-        grant = super()._create_authorization_code(request, code, expires)
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """DOT's, then the grant records the session (`sid`) and when the user last authenticated."""
         from django.utils.dateparse import parse_datetime
 
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
         auth_time = parse_datetime(getattr(request, "auth_time", "") or "")
-        Grant.objects.filter(pk=grant.pk).update(sid=getattr(request, "sid", "") or "", auth_time=auth_time)
-        return grant
-
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        refresh = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
+        Grant.objects.filter(code=code["code"], application=request.client).update(
+            sid=getattr(request, "sid", "") or "", auth_time=auth_time
         )
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        """DOT's, then the new refresh token records the code it descends from and, for a
+        concurrent refresh, joins the family of the token it stands in for."""
+        if not token.get("refresh_token"):  # client credentials: nothing to add, no extra statement
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        fields = {}
+        if getattr(request, "authorization_code_checksum", ""):
+            fields["authorization_code_checksum"] = request.authorization_code_checksum
         sibling_of = getattr(request, "grace_refresh_token", None)
-        if previous_refresh_token is None and sibling_of is not None and sibling_of.token_family:
-            RefreshToken.objects.filter(pk=refresh.pk).update(token_family=sibling_of.token_family)
-            refresh.token_family = sibling_of.token_family
-        checksum = getattr(access_token, "authorization_code_checksum", "") or ""
-        if checksum:
-            RefreshToken.objects.filter(pk=refresh.pk).update(authorization_code_checksum=checksum)
-            refresh.authorization_code_checksum = checksum
-        return refresh
+        if sibling_of is not None and sibling_of.token_family:
+            fields["token_family"] = sibling_of.token_family
+        with transaction.atomic(using=router.db_for_write(RefreshToken)):
+            saved = super().save_bearer_token(token, request, *args, **kwargs)
+            if fields:
+                RefreshToken.objects.filter(
+                    token_checksum=token_checksum(token["refresh_token"]),
+                    application=request.client,
+                    revoked__isnull=True,
+                ).update(**fields)
+        return saved
 
     def _concurrent_refresh(self, refresh_token, client, request) -> bool:
         """Two refreshes of one token racing from the same client (RFC 9700 §4.14.2 leeway).
@@ -216,6 +235,7 @@ class Validator(OAuth2Validator):
         rt = request.refresh_token_instance
         if refresh_token_expired(rt, client, check_idle=rt.revoked is None):
             return False
+        request.authorization_code_checksum = rt.authorization_code_checksum  # the new pair keeps it
         return user_may_use_client(rt.user, client)
 
     def validate_bearer_token(self, token, scopes, request):

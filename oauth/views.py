@@ -67,7 +67,10 @@ def auth_time_of(request):
     """When the signed-in user last authenticated in this session (sign-in or re-authentication)."""
     import datetime
 
-    from allauth.account.internal.flows.login import get_authentication_records
+    # allauth 65.22.1: the public re-export (allauth.account.authentication) of
+    # internal.flows.login.get_authentication_records; tests/oauth/test_library_seams.py
+    # checks that records still carry `at` after a sign-in and a re-authentication.
+    from allauth.account.authentication import get_authentication_records
 
     times = [
         record.get("at") for record in get_authentication_records(request, request.user) if record.get("at")
@@ -290,6 +293,8 @@ class UserInfoView(dot_views.UserInfoView):
     """Claims about the signed-in user (GET, POST header, POST body). Client-credentials tokens
     have no user and get 401; a token in the query string is refused (RFC 9700 §4.3.2)."""
 
+    # DOT-private (3.4.1): DOT's get() and post() both answer through this method; overriding it
+    # keeps one check for every transport. tests/oauth/test_library_seams.py pins its signature.
     def _create_userinfo_response(self, request):
         if "access_token" in request.GET:
             return errors.BearerInvalidRequest(
