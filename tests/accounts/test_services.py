@@ -205,8 +205,17 @@ class TestAccessPolicies:
         assert policy.rules.get().interactions == letters
 
     def test_same_name_allowed_in_another_project(self, project, other_project, owner):
-        access_policy_create(project=project, name="Readers", actor=Actor(user=owner))
-        access_policy_create(project=other_project, name="Readers", actor=Actor.system())
+        mine = access_policy_create(project=project, name="Readers", actor=Actor(user=owner))
+        theirs = access_policy_create(project=other_project, name="Readers", actor=Actor.system())
+        assert mine.pk != theirs.pk
+        assert set(AccessPolicy.objects.filter(name="Readers").values_list("project_id", flat=True)) == {
+            project.pk,
+            other_project.pk,
+        }
+        # The name is unique per project, not absent: taken again in the same project, it is refused.
+        with pytest.raises(ApplicationError) as exc:
+            access_policy_create(project=other_project, name="readers", actor=Actor.system())
+        assert exc.value.status == 409
 
     def test_update_replaces_rules(self, project, owner):
         policy = access_policy_create(
