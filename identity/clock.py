@@ -31,3 +31,8 @@ class Clock:
 
 
 clock = Clock()
+
+
+def now() -> datetime:
+    """`clock.now()` as a plain function, for model field defaults (migrations need a dotted path)."""
+    return clock.now()

@@ -40,7 +40,7 @@ _lock = threading.Lock()
 
 
 def _generate_pem(algorithm: str) -> str:
-    if algorithm == "ES256":
+    if algorithm == SigningAlgorithm.ES256:
         private = ec.generate_private_key(ec.SECP256R1())
     else:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -128,9 +128,8 @@ def loaded_keys(*, refresh: bool = False) -> list[LoadedKey]:
         if _cache["keys"] is not None and fresh and not refresh:
             return _cache["keys"]
         keys = _load_all()
-        if not any(k.status == SigningKeyStatus.ACTIVE and k.algorithm == "RS256" for k in keys) or not any(
-            k.status == SigningKeyStatus.ACTIVE and k.algorithm == "ES256" for k in keys
-        ):
+        active = {k.algorithm for k in keys if k.status == SigningKeyStatus.ACTIVE}
+        if not set(SigningAlgorithm.values) <= active:  # one active key per algorithm we offer
             _ensure_keys()
             keys = _load_all()
         _cache.update(at=time.monotonic(), keys=keys)

@@ -73,6 +73,12 @@ class Client(AbstractApplication):
         return signing_key_active(self.algorithm or "RS256").jwk
 
     def allows_grant_type(self, *grant_types) -> bool:
+        """DOT's model hook (its validator asks it), answered from `allowed_grant_types`.
+
+        Not dead code, though nothing reaches it today: our Validator decides grant and response
+        types itself. It stays so that DOT's default, which reads only the primary
+        `authorization_grant_type`, never answers for a client with several grants.
+        """
         return bool(set(self.allowed_grant_types) & {g.replace("-", "_") for g in grant_types})
 
     @property
@@ -125,7 +131,7 @@ class SigningKey(models.Model):
     """A key that signs ID tokens and JWT access tokens. Private halves are encrypted at rest."""
 
     kid = models.CharField(max_length=64, unique=True)
-    algorithm = models.CharField(max_length=8, choices=[("RS256", "RS256"), ("ES256", "ES256")])
+    algorithm = models.CharField(max_length=8, choices=SigningAlgorithm.choices)
     # Encrypted with ENCRYPTION_KEYS (identity/crypto.py), never with SECRET_KEY alone.
     private_pem = EncryptedTextField(purpose="oidc-signing-key")
     status = models.CharField(

@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 from django.apps import apps
 from django.db import models
-from django.utils import timezone
+
+from identity.clock import now as clock_now
 
 
 class DeliveryStatus(models.TextChoices):
@@ -30,7 +31,8 @@ class Deliverable(models.Model):
     """
 
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The engine decides "due" with identity.clock: a new row is due by the same clock.
+    next_attempt_at = models.DateTimeField(default=clock_now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
