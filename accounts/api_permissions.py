@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-READ_SCOPE = "portal.read"
-WRITE_SCOPE = "portal.write"
+from oauth.scopes import PORTAL_READ as READ_SCOPE
+from oauth.scopes import PORTAL_WRITE as WRITE_SCOPE
 
 
 def automation_client(request):

@@ -22,7 +22,7 @@ from identity.errors import ApplicationError, ErrorCode
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cache_forget
 from oauth.models import AccessToken, Client, ClientRole, Consent, GrantType, RefreshToken
-from oauth.scopes import OIDC_SCOPES
+from oauth.scopes import OIDC_SCOPES, PORTAL_READ, PORTAL_WRITE, ROLE_SCOPES
 
 SECRET_BYTES = 48  # 64 URL-safe characters, 384 bits
 
@@ -139,7 +139,25 @@ def _validate(data: ClientInput, project: Project) -> dict:
     ):
         grants.append(GrantType.REFRESH_TOKEN)
     primary = "authorization-code" if GrantType.AUTHORIZATION_CODE in grants else "client-credentials"
-    return {"grants": grants, "redirect_uris": redirect_uris, "primary": primary}
+    return {
+        "grants": grants,
+        "redirect_uris": redirect_uris,
+        "primary": primary,
+        "scopes": _scopes_with_role_defaults(data, grants),
+    }
+
+
+def _scopes_with_role_defaults(data: ClientInput, grants: list[str]) -> list[str]:
+    """The client's scopes, plus those its portal role permits when it names no portal scope.
+
+    A role (client credentials only) is for the portal API, which needs portal.read or
+    portal.write: a client given a role without them would get tokens the API refuses. Portal
+    scopes named explicitly are kept as given (e.g. a read-only admin client).
+    """
+    scopes = list(dict.fromkeys(data.scopes))
+    if GrantType.CLIENT_CREDENTIALS in grants and not {PORTAL_READ, PORTAL_WRITE} & set(scopes):
+        scopes += ROLE_SCOPES.get(data.role, ())
+    return scopes
 
 
 @transaction.atomic
@@ -155,7 +173,7 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         authorization_grant_type=checked["primary"],
         allowed_grant_types=checked["grants"],
         redirect_uris=" ".join(checked["redirect_uris"]),
-        allowed_scopes=" ".join(dict.fromkeys(data.scopes)),
+        allowed_scopes=" ".join(checked["scopes"]),
         access_token_lifetime=data.access_token_lifetime,
         refresh_token_lifetime=data.refresh_token_lifetime,
         skip_authorization=data.skip_consent,
@@ -189,7 +207,7 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.allowed_grant_types = checked["grants"]
     client.authorization_grant_type = checked["primary"]
     client.redirect_uris = " ".join(checked["redirect_uris"])
-    client.allowed_scopes = " ".join(dict.fromkeys(data.scopes))
+    client.allowed_scopes = " ".join(checked["scopes"])
     client.access_token_lifetime = data.access_token_lifetime
     client.refresh_token_lifetime = data.refresh_token_lifetime
     client.skip_authorization = data.skip_consent

@@ -77,3 +77,56 @@ def test_client_without_role_or_other_project_is_refused(issuer, make_client, oa
         timeout=10,
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("scopes", [[], ["openid"]], ids=["no-scopes", "openid-only"])
+def test_admin_client_created_without_portal_scopes_can_use_the_api(
+    issuer, make_client, oauth_project, scopes
+):
+    client = make_client(
+        name="HR sync", grant_types=["client_credentials"], redirect_uris=[], scopes=scopes, role="admin"
+    )
+    token = token_for(issuer, client, "portal.read portal.write")
+    headers = {"Authorization": f"Bearer {token}"}
+    members = requests.get(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/memberships/", headers=headers, timeout=10
+    )
+    assert members.status_code == 200, members.content
+    invite = requests.post(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/invites/",
+        json={"email": "bot-invited@example.test"},
+        headers=headers,
+        timeout=10,
+    )
+    assert invite.status_code == 201, invite.content
+
+
+def test_member_client_created_without_portal_scopes_reads_only(issuer, make_client, oauth_project):
+    client = make_client(
+        name="Directory", grant_types=["client_credentials"], redirect_uris=[], scopes=[], role="member"
+    )
+    granted = requests.post(
+        f"{issuer}/o/token/",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.plain_secret),
+        timeout=10,
+    )
+    assert granted.status_code == 200, granted.content
+    assert granted.json()["scope"].split() == ["portal.read"]
+    headers = {"Authorization": f"Bearer {granted.json()['access_token']}"}
+    project = requests.get(f"{issuer}/api/v1/projects/{oauth_project.pk}/", headers=headers, timeout=10)
+    assert project.status_code == 200, project.content
+    invite = requests.post(
+        f"{issuer}/api/v1/projects/{oauth_project.pk}/invites/",
+        json={"email": "bot-invited@example.test"},
+        headers=headers,
+        timeout=10,
+    )
+    assert invite.status_code == 403
+    refused = requests.post(
+        f"{issuer}/o/token/",
+        data={"grant_type": "client_credentials", "scope": "portal.write"},
+        auth=(client.client_id, client.plain_secret),
+        timeout=10,
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"

@@ -9,12 +9,18 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Project
 from audit.context import Actor
 from identity.errors import ApplicationError
-from oauth.models import Client, GrantType
+from oauth.models import Client, ClientRole, GrantType
+from oauth.scopes import OIDC_SCOPES
 from oauth.services import ClientInput, client_create
 
 
 class Command(BaseCommand):
-    help = "Create an OAuth client in a project and print its client_id (and secret, once)."
+    help = (
+        "Create an OAuth client in a project and print its client_id (and secret, once). "
+        "An automation client (client credentials) that calls the portal API needs --role: "
+        "with --role admin it gets portal.read and portal.write, with --role member portal.read, "
+        "unless --scope names a portal scope itself."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--project", required=True, help="project slug")
@@ -24,11 +30,28 @@ class Command(BaseCommand):
             action="append",
             required=True,
             choices=[GrantType.AUTHORIZATION_CODE, GrantType.CLIENT_CREDENTIALS, GrantType.REFRESH_TOKEN],
+            help="a grant the client may use; repeat for several",
         )
-        parser.add_argument("--redirect-uri", action="append", default=[])
+        parser.add_argument(
+            "--redirect-uri", action="append", default=[], help="for authorization_code; repeatable"
+        )
         parser.add_argument("--public", action="store_true")
-        parser.add_argument("--scope", default="openid")
-        parser.add_argument("--role", choices=["admin", "member"], default="")
+        parser.add_argument(
+            "--scope",
+            default="openid",
+            help="space-separated scopes the client may request (default: openid), from: "
+            f"{', '.join(OIDC_SCOPES)}. The portal API needs portal.read (reads) or "
+            "portal.write (writes); a client with --role gets those its role permits when "
+            "none is named here",
+        )
+        parser.add_argument(
+            "--role",
+            choices=[ClientRole.ADMIN, ClientRole.MEMBER],
+            default="",
+            help="portal API role of a client-credentials client, in its own project: admin "
+            "(read and write; adds portal.read portal.write) or member (read only; adds "
+            "portal.read). Without a role its tokens cannot call the portal API",
+        )
         parser.add_argument("--skip-consent", action="store_true")
         parser.add_argument("--json", action="store_true", help="print only the JSON credentials")
 
