@@ -2,10 +2,15 @@
 
 A user may get or keep tokens of a client when they are active, have an active
 membership in the client's project, and have a verified email (when they have one at
-all). The rule is a set of memberships (`_allowed_memberships`); the Python predicate
-asks the database whether the user's membership is in that set, and introspection
-embeds the same queryset as an EXISTS in its one compiled statement. A change here
-changes both; tests/oauth/test_rules.py holds them to the same answers.
+all). `_allowed(user=…, project=…)` is that rule as one `Q` over whatever queryset reaches
+the user through the field path `user` (`""` on User itself, `"user__"` on tokens). The
+Python predicate filters the user's row with it; introspection embeds the same `Q` in its
+one compiled statement. A change here changes both; tests/oauth/test_rules.py holds them
+to the same answers.
+
+The shape is chosen for the planner: the user's own columns are read through the join the
+token query needs anyway, and each of the two lookups is an EXISTS on an indexed column
+(a membership by project, an address by user), so no subquery ever scans a whole table.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 
 
 def _verified_addresses(*, user_id, email) -> QuerySet[EmailAddress]:
@@ -21,12 +26,17 @@ def _verified_addresses(*, user_id, email) -> QuerySet[EmailAddress]:
     return EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=True)
 
 
-def _allowed_memberships() -> QuerySet[Membership]:
-    """Memberships whose user may use the clients of the membership's project."""
-    return Membership.objects.filter(is_active=True, user__is_active=True).filter(
-        Q(user__email__isnull=True)
-        | Q(user__email="")
-        | Exists(_verified_addresses(user_id=OuterRef("user_id"), email=OuterRef("user__email")))
+def _allowed(*, user: str, project) -> Q:
+    """The rule over a queryset whose user is at field path `user`; `project` is the client's
+    project id (a value, or an OuterRef/F expression)."""
+    active_membership = Membership.objects.filter(
+        user_id=OuterRef(f"{user}pk"), project_id=project, is_active=True
+    )
+    verified = _verified_addresses(user_id=OuterRef(f"{user}pk"), email=OuterRef(f"{user}email"))
+    return (
+        Q(**{f"{user}is_active": True})
+        & Exists(active_membership)
+        & (Q(**{f"{user}email__isnull": True}) | Q(**{f"{user}email": ""}) | Exists(verified))
     )
 
 
@@ -38,7 +48,7 @@ def user_may_use_client(user, client) -> bool:
     """
     if user is None or getattr(user, "pk", None) is None:
         return False
-    return _allowed_memberships().filter(user_id=user.pk, project_id=client.project_id).exists()
+    return User.objects.filter(pk=user.pk).filter(_allowed(user="", project=client.project_id)).exists()
 
 
 def token_user_may_use_client(token) -> bool:
@@ -47,15 +57,11 @@ def token_user_may_use_client(token) -> bool:
 
 
 def token_user_allowed() -> ExpressionWrapper:
-    """`token_user_may_use_client` as an annotation for AccessToken/RefreshToken querysets.
-
-    Joins nothing: the user, membership and email checks are one EXISTS, correlated on
-    the token's `user_id` and its client's project.
-    """
-    allowed = _allowed_memberships().filter(
-        user_id=OuterRef("user_id"), project_id=OuterRef("application__project_id")
-    )
-    return ExpressionWrapper(Q(user__isnull=True) | Exists(allowed), output_field=BooleanField())
+    """`token_user_may_use_client` as an annotation for AccessToken/RefreshToken querysets:
+    true for a token without a user (client credentials), else the rule for its user and its
+    client's project."""
+    allowed = _allowed(user="user__", project=OuterRef("application__project_id"))
+    return ExpressionWrapper(Q(user__isnull=True) | allowed, output_field=BooleanField())
 
 
 def email_verified(user) -> bool:
