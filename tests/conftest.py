@@ -205,6 +205,15 @@ def _fresh_signing_key_cache():
 
 
 @pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server, whose connection threads end when it stops (tests/support/live_server.py)."""
+    from tests.support.live_server import connections_closed_on_exit
+
+    with connections_closed_on_exit(live_server.thread.httpd):
+        yield live_server
+
+
+@pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """No persistent connections in tests: live-server threads must not hold the test database open."""
     from django.conf import settings

@@ -15,6 +15,7 @@ from django.test import Client as BrowserClient
 from audit.context import Actor
 from oauth.services import ClientInput, client_create
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+from tests.support.live_server import close_session
 
 REDIRECT = "https://app.example/cb"
 
@@ -140,10 +141,14 @@ _open_sessions: list[OAuth2Session] = []
 
 @pytest.fixture(autouse=True)
 def _close_oauth_sessions():
-    """Close keep-alive connections before the live server and its test database go away."""
+    """Close keep-alive connections before the live server and its test database go away.
+
+    `close_session`, not `session.close()`, which leaves idle connections open (see
+    tests/support/live_server.py).
+    """
     yield
     while _open_sessions:
-        _open_sessions.pop().close()
+        close_session(_open_sessions.pop())
 
 
 def verify_id_token(id_token: str, *, issuer: str, client_id: str, nonce: str | None):
