@@ -37,6 +37,12 @@ class AuditAction(models.TextChoices):
     CLIENT_ENABLED = "client.enabled", "Client enabled"
     CLIENT_DELETED = "client.deleted", "Client deleted"
     CONSENT_REVOKED = "consent.revoked", "Connected app removed"
+    IDP_CREATED = "identity_provider.created", "Identity provider created"
+    IDP_UPDATED = "identity_provider.updated", "Identity provider updated"
+    IDP_DELETED = "identity_provider.deleted", "Identity provider deleted"
+    DOMAIN_CLAIMED = "domain.claimed", "Domain claimed"
+    DOMAIN_VERIFIED = "domain.verified", "Domain verified"
+    DOMAIN_CLAIM_DELETED = "domain.claim_deleted", "Domain claim removed"
 
 
 class AuditOutcome(models.TextChoices):

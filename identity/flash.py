@@ -78,6 +78,20 @@ CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were
 CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
 CONNECTED_APP_REVOKED = Flash(messages.SUCCESS, _("{name} can no longer access your account."))
 
+# --- Identity providers and domain claims (federation) -------------------------------------------
+
+IDP_CREATED = Flash(
+    messages.SUCCESS,
+    _("Created {name}. Register the callback URL below at the provider, then test the connection."),
+)
+IDP_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
+IDP_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its domains no longer route to it."))
+DOMAIN_CLAIMED = Flash(
+    messages.SUCCESS, _("Claimed {name}. Publish the TXT record shown below, then choose Verify.")
+)
+DOMAIN_VERIFIED = Flash(messages.SUCCESS, _("{name} is verified."))
+DOMAIN_CLAIM_REMOVED = Flash(messages.SUCCESS, _("Removed the claim of {name}."))
+
 # --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
 
 ADMIN_REFUSED = Flash(messages.ERROR, _("{object}: {reason}"))
@@ -86,3 +100,4 @@ ADMIN_MEMBERSHIPS_REACTIVATED = Flash(messages.SUCCESS, _("Reactivated {count} m
 ADMIN_CLIENTS_DISABLED = Flash(messages.SUCCESS, _("Disabled {count} client(s)."))
 ADMIN_CLIENTS_ENABLED = Flash(messages.SUCCESS, _("Enabled {count} client(s)."))
 ADMIN_CLIENTS_DELETED = Flash(messages.SUCCESS, _("Deleted {count} client(s)."))
+ADMIN_DOMAINS_VERIFIED = Flash(messages.SUCCESS, _("Verified {count} domain(s)."))
