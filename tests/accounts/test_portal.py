@@ -305,7 +305,7 @@ class TestPolicyPages:
 
 
 class TestOtherSections:
-    @pytest.mark.parametrize("name", ["portal:idps", "portal:webhooks"])
+    @pytest.mark.parametrize("name", ["portal:webhooks"])
     def test_sections_not_built_yet_say_coming(self, admin_client, project, name):
         response = admin_client.get(reverse(name, kwargs={"project_slug": project.slug}))
         assert response.status_code == HTTPStatus.OK

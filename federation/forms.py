@@ -1,0 +1,87 @@
+"""Portal forms of the federation app: they parse; federation.services decides."""
+
+from __future__ import annotations
+
+from django import forms
+
+from federation.models import DEFAULT_SCOPES, IdentityProvider, MatchBy, ProviderKind
+
+
+class IdentityProviderForm(forms.Form):
+    kind = forms.ChoiceField(choices=ProviderKind.choices, widget=forms.RadioSelect)
+    name = forms.CharField(max_length=120)
+    issuer = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Issuer URL (OpenID Connect only)",
+        help_text="Exactly as the provider publishes it, e.g. https://login.example.com/realms/acme.",
+    )
+    org_domain = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Okta org or Auth0 tenant domain",
+        help_text="Okta: acme.okta.com (or your custom domain). Auth0: acme.eu.auth0.com.",
+    )
+    aws_region = forms.CharField(
+        required=False, max_length=32, label="AWS region (Cognito only)", help_text="e.g. eu-west-1"
+    )
+    user_pool_id = forms.CharField(
+        required=False,
+        max_length=64,
+        label="User pool ID (Cognito only)",
+        help_text="e.g. eu-west-1_AbC123xyz",
+    )
+    client_id = forms.CharField(max_length=255, label="Client ID")
+    client_secret = forms.CharField(
+        required=False,
+        label="Client secret",
+        # Never rendered back: the page shows whether one is stored, not what it is.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    scopes = forms.CharField(max_length=500, initial=DEFAULT_SCOPES, help_text="Separated by spaces.")
+    pkce = forms.BooleanField(required=False, initial=True, label="Use PKCE (S256)")
+    match_by = forms.ChoiceField(choices=MatchBy.choices, initial=MatchBy.EMAIL, label="Match people by")
+    jit_provisioning = forms.BooleanField(
+        required=False, label="Create a membership for unknown people at their first sign-in"
+    )
+    required = forms.BooleanField(
+        required=False, label="Required: people of its domains may not use a password"
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+    def __init__(self, *args, editing: IdentityProvider | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if editing is not None:
+            self.fields["kind"].disabled = True
+            self.fields["client_secret"].help_text = (
+                "A secret is stored. Leave blank to keep it; type a new one to replace it."
+                if editing.client_secret
+                else "No secret is stored yet."
+            )
+
+    def clean_scopes(self) -> list[str]:
+        return self.cleaned_data["scopes"].split()
+
+
+def identity_provider_initial(idp: IdentityProvider) -> dict:
+    return {
+        "kind": idp.kind,
+        "name": idp.name,
+        "issuer": idp.issuer if idp.kind == ProviderKind.OIDC else "",
+        "org_domain": idp.org_domain,
+        "aws_region": idp.aws_region,
+        "user_pool_id": idp.user_pool_id,
+        "client_id": idp.client_id,
+        "scopes": idp.scopes,
+        "pkce": idp.pkce,
+        "match_by": idp.match_by,
+        "jit_provisioning": idp.jit_provisioning,
+        "required": idp.required,
+        "is_active": idp.is_active,
+    }
+
+
+class DomainClaimForm(forms.Form):
+    domain = forms.CharField(
+        max_length=300, help_text="e.g. example.com: addresses @example.com sign in here."
+    )
