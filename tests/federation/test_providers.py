@@ -198,3 +198,21 @@ def test_rotate_encryption_key_reencrypts_the_secret(make_idp, settings):
 def test_input_dataclass_defaults():
     data = IdentityProviderInput(kind="google", name="G", client_id="x")
     assert data.scopes == ["openid", "email", "profile"] and data.client_secret is None
+
+
+def test_callback_paths_match_allauths_routes():
+    # allauth.socialaccount is not installed yet (its routes cannot be reversed here), so the
+    # callback URLs are pinned to allauth's source: an upgrade that moves them fails this test.
+    import inspect
+    from pathlib import Path
+
+    import allauth.socialaccount
+
+    providers = Path(inspect.getfile(allauth.socialaccount)).parent / "providers"
+    oidc_urls = (providers / "openid_connect" / "urls.py").read_text()
+    assert 'r"^(?P<provider_id>[^/]+)/"' in oidc_urls and '"login/callback/"' in oidc_urls
+    settings_source = (providers.parent / "app_settings.py").read_text()
+    assert '_setting("OPENID_CONNECT_URL_PREFIX", "oidc")' in settings_source
+    oauth2_urls = (providers / "oauth2" / "urls.py").read_text()
+    assert 'path("login/callback/"' in oauth2_urls and 'f"{provider.get_slug()}/"' in oauth2_urls
+    assert 'id = "google"' in (providers / "google" / "provider.py").read_text()
