@@ -20,12 +20,13 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Dependencies first (their own layer, rebuilt only when pyproject.toml changes).
+# Dependencies first (their own layer, rebuilt only when pyproject.toml or constraints.txt changes),
+# at the versions CI tested (constraints.txt, `make lock`).
 # psycopg[binary], argon2-cffi and cryptography ship manylinux wheels: no compiler needed.
-COPY pyproject.toml ./
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY . .
