@@ -45,7 +45,7 @@ def encryption_rotate(*, dry_run: bool = False, batch_size: int = 500) -> Rotati
             .values_list("pk", raw)
             .iterator(chunk_size=batch_size)
         )
-        batch: list[tuple[object, str]] = []
+        batch: list[tuple[object, str, str]] = []
         for pk, token in rows:
             if not token:
                 continue
@@ -53,7 +53,7 @@ def encryption_rotate(*, dry_run: bool = False, batch_size: int = 500) -> Rotati
                 column.current += 1
                 continue
             try:
-                batch.append((pk, reencrypt(token, purpose=encrypted.purpose)))
+                batch.append((pk, token, reencrypt(token, purpose=encrypted.purpose)))
             except UndecryptableError:
                 column.unreadable.append(pk)
                 continue
@@ -64,11 +64,15 @@ def encryption_rotate(*, dry_run: bool = False, batch_size: int = 500) -> Rotati
     return report
 
 
-def _write(model, name: str, batch: list[tuple[object, str]], *, dry_run: bool) -> int:
+def _write(model, name: str, batch: list[tuple[object, str, str]], *, dry_run: bool) -> int:
     if dry_run or not batch:
         return len(batch)
     with transaction.atomic():
-        for pk, token in batch:
-            # A Value with a plain TextField output is written as is (already encrypted).
-            model._default_manager.filter(pk=pk).update(**{name: Value(token, output_field=TextField())})
-    return len(batch)
+        written = 0
+        for pk, old_token, token in batch:
+            # Only if the row still holds what was read: a concurrent edit is never overwritten
+            # (it was encrypted under the first key anyway). Values are written as is.
+            written += model._default_manager.filter(
+                pk=pk, **{name: Value(old_token, output_field=TextField())}
+            ).update(**{name: Value(token, output_field=TextField())})
+    return written
