@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
 
 import pytest
 import requests
@@ -25,13 +24,11 @@ def connection_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if "process_request_thread" in t.name}
 
 
-def wait_until(condition, timeout: float = 5) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def joined(threads, timeout: float = 5) -> bool:
+    """Wait for each thread to end (Thread.join blocks on the thread itself, no polling)."""
+    for thread in threads:
+        thread.join(timeout)
+    return not any(thread.is_alive() for thread in threads)
 
 
 def test_kept_alive_connections_end_with_the_server(server):
@@ -57,4 +54,4 @@ def test_close_session_closes_idle_connections_at_once(server):
     assert waiting
     # `response` stays referenced, as a traceback kept by pytest.raises would keep it.
     close_session(session)
-    assert wait_until(lambda: not any(thread.is_alive() for thread in waiting))
+    assert joined(waiting)
