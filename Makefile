@@ -21,7 +21,7 @@ BASE_URL := http://$(HOST):$(PORT)
 junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-unit test-e2e lint format typecheck typecheck-baseline migrate bench \
+.PHONY: help install lock run test test-unit test-e2e op-deps lint format typecheck typecheck-baseline migrate bench \
 	worker beat clean
 
 help: ## List the targets
@@ -66,11 +66,23 @@ run: $(STAMP) migrate ## Install, migrate, seed the demo project, serve on 127.0
 
 test: test-unit test-e2e ## Unit/integration tests, then browser tests
 
-test-unit: $(STAMP) ## Everything but the browser tests
+test-unit: $(STAMP) op-deps ## Everything but the browser tests
 	$(PYTHON) -m pytest --ignore=tests/e2e $(call junit,unit) $(PYTEST_ARGS)
 
-test-e2e: $(STAMP) ## Browser tests (Playwright + /usr/bin/chromium; skipped when it is missing)
+test-e2e: $(STAMP) op-deps ## Browser tests (Playwright + /usr/bin/chromium; skipped when it is missing)
 	$(PYTHON) -m pytest tests/e2e $(call junit,e2e) $(PYTEST_ARGS)
+
+OP_DIR := tests/federation/oidc_provider
+# npm writes node_modules/.package-lock.json on every install (also .ci/run's npm ci)
+OP_STAMP := $(OP_DIR)/node_modules/.package-lock.json
+
+op-deps: ## npm ci tests/federation/oidc_provider (the tests' local OpenID provider) when its lock changed; no-op without node
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) -s --no-print-directory $(OP_STAMP); fi
+
+$(OP_STAMP): $(OP_DIR)/package.json $(OP_DIR)/package-lock.json
+	npm ci --prefix $(OP_DIR) --no-audit --no-fund
+	@touch $@
 
 lint: $(STAMP) ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
