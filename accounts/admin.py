@@ -56,8 +56,8 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "mfa_required", "jit_provisioning", "allow_self_signup", "created_at")
-    list_filter = ("mfa_required", "jit_provisioning", "allow_self_signup")
+    list_display = ("name", "slug", "mfa_required", "allow_self_signup", "created_at")
+    list_filter = ("mfa_required", "allow_self_signup")
     search_fields = ("name", "slug", "display_name")
     fields = (*PROJECT_SETTINGS, "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")

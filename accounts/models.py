@@ -121,7 +121,6 @@ class Project(models.Model):
     default_access_policy = models.ForeignKey(
         "accounts.AccessPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    jit_provisioning = models.BooleanField("provision federated users just in time", default=False)
     allow_self_signup = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -43,6 +43,9 @@ class AuditAction(models.TextChoices):
     DOMAIN_CLAIMED = "domain.claimed", "Domain claimed"
     DOMAIN_VERIFIED = "domain.verified", "Domain verified"
     DOMAIN_CLAIM_DELETED = "domain.claim_deleted", "Domain claim removed"
+    IDENTITY_LINKED = "identity.linked", "Federated identity linked"
+    IDENTITY_UNLINKED = "identity.unlinked", "Federated identity unlinked"
+    FEDERATED_SIGN_IN_REFUSED = "user.federated_sign_in_refused", "Federated sign-in refused"
 
 
 class AuditOutcome(models.TextChoices):

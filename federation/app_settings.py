@@ -33,5 +33,20 @@ class AppSettings:
     def DNS_TIMEOUT_SECONDS(self) -> float:
         return float(self._setting("DNS_TIMEOUT_SECONDS", 5))
 
+    @property
+    def METADATA_CACHE_SECONDS(self) -> int:
+        """How long an upstream discovery document and JWKS are cached."""
+        return int(self._setting("METADATA_CACHE_SECONDS", 3600))
+
+    @property
+    def JWKS_REFETCH_COOLDOWN(self) -> int:
+        """At most one JWKS refetch for an unknown `kid` per this many seconds per provider."""
+        return int(self._setting("JWKS_REFETCH_COOLDOWN", 30))
+
+    @property
+    def CLOCK_SKEW_SECONDS(self) -> int:
+        """Leeway for an upstream ID token's `exp` and `iat`."""
+        return int(self._setting("CLOCK_SKEW_SECONDS", 60))
+
 
 app_settings = AppSettings()

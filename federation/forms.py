@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from django import forms
 
 from federation.models import DEFAULT_SCOPES, IdentityProvider, MatchBy, ProviderKind
+from federation.selectors import email_domain, identity_provider_for_email
 
 
 class IdentityProviderForm(forms.Form):
@@ -84,4 +87,50 @@ def identity_provider_initial(idp: IdentityProvider) -> dict:
 class DomainClaimForm(forms.Form):
     domain = forms.CharField(
         max_length=300, help_text="e.g. example.com: addresses @example.com sign in here."
+    )
+
+
+# --- Sign-in (allauth forms, set in ACCOUNT_FORMS) -----------------------------------------------
+
+
+def required_provider_message(email: str | None) -> str | None:
+    """When a `required` provider routes this address's domain: how to sign in instead.
+
+    Says only what the domain's routing says (public to anyone who types an address there),
+    never whether an account exists.
+    """
+    provider = identity_provider_for_email(email or "")
+    if provider is None or not provider.required:
+        return None
+    return (
+        f"Addresses at {email_domain(email)} sign in with {provider.name}. "
+        "Enter your email on the sign-in page and choose Continue; passwords are not used here."
+    )
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's login form; a password is never checked for an address a `required` provider routes."""
+
+    def clean(self):
+        if message := required_provider_message(self.data.get("login")):
+            raise forms.ValidationError(message, code="federated_sign_in_required")
+        return super().clean()
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    """allauth's reset form; addresses a `required` provider routes reset their password there."""
+
+    def clean_email(self) -> str:
+        if message := required_provider_message(self.data.get("email")):
+            raise forms.ValidationError(message, code="federated_sign_in_required")
+        return super().clean_email()
+
+
+class EmailStepForm(forms.Form):
+    """Step one of sign-in: only the address (same field name as allauth's login form)."""
+
+    login = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )

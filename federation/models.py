@@ -84,6 +84,21 @@ class IdentityProvider(models.Model):
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 
+    @property
+    def accepted_issuers(self) -> set[str]:
+        """`iss` values its ID tokens may carry: Google also signs with the scheme-less form
+        (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken)."""
+        if self.kind == ProviderKind.GOOGLE:
+            return {self.issuer, self.issuer.removeprefix("https://")}
+        return {self.issuer}
+
+    @property
+    def sign_in_method(self) -> str:
+        """The project's `allowed_sign_in_methods` entry this provider counts as."""
+        from accounts.models import SignInMethod
+
+        return SignInMethod.GOOGLE if self.kind == ProviderKind.GOOGLE else SignInMethod.OIDC
+
 
 class DomainClaim(models.Model):
     """A project's claim that addresses at `domain` sign in through `identity_provider`.

@@ -50,19 +50,15 @@ def domain_claim_get(*, identity_provider: IdentityProvider, domain_id) -> Domai
 
 
 def identity_provider_callback_url(identity_provider: IdentityProvider) -> str:
-    """The redirect URI to register at the provider.
+    """The redirect URI to register at the provider: `/accounts/oidc/<provider_id>/login/callback/`
+    for every kind, Google included (federation/upstream/urls.py, included by allauth under
+    /accounts/). One per provider, so two projects' Google apps never share a callback."""
+    from django.urls import reverse
 
-    allauth's URL conventions (django-allauth 65.x, `socialaccount/providers/google/urls.py` →
-    `oauth2/urls.py: default_urlpatterns`, and `openid_connect/urls.py` with the default
-    `SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = "oidc"`), under `/accounts/` where identity/urls.py
-    includes allauth: Google `/accounts/google/login/callback/` (one for every Google app),
-    any other kind `/accounts/oidc/<provider_id>/login/callback/`. Not routed yet: the sign-in
-    issue (#8 items 3-7) adds `allauth.socialaccount` and with it these routes.
-    """
-    base = app_settings.BASE_URL
-    if identity_provider.kind == ProviderKind.GOOGLE:
-        return f"{base}/accounts/google/login/callback/"
-    return f"{base}/accounts/oidc/{identity_provider.provider_id}/login/callback/"
+    from federation.upstream.provider import PROVIDER_CLASS_ID
+
+    path = reverse(f"{PROVIDER_CLASS_ID}_callback", kwargs={"provider_id": identity_provider.provider_id})
+    return f"{app_settings.BASE_URL}{path}"
 
 
 def identity_provider_for_email(email: str) -> IdentityProvider | None:
@@ -71,12 +67,8 @@ def identity_provider_for_email(email: str) -> IdentityProvider | None:
     Exact domain match only (a claim of example.com does not route eng.example.com); unverified
     claims, inactive providers and addresses that do not parse route nowhere.
     """
-    _, at, domain = (email or "").strip().rpartition("@")
-    if not at or not domain:
-        return None
-    try:
-        domain = domain.rstrip(".").lower().encode("idna").decode("ascii")
-    except UnicodeError:
+    domain = email_domain(email)
+    if domain is None:
         return None
     claim = (
         DomainClaim.objects.filter(
@@ -86,3 +78,55 @@ def identity_provider_for_email(email: str) -> IdentityProvider | None:
         .first()
     )
     return claim.identity_provider if claim else None
+
+
+def email_domain(email: str | None) -> str | None:
+    """The domain of an address as claims store it (lowercase, IDNA, no trailing dot), or None."""
+    _, at, domain = (email or "").strip().rpartition("@")
+    if not at or not domain:
+        return None
+    try:
+        return domain.rstrip(".").lower().encode("idna").decode("ascii") or None
+    except UnicodeError:
+        return None
+
+
+def identity_provider_vouches_for(identity_provider: IdentityProvider, email: str | None) -> bool:
+    """Is `email` at one of this provider's verified domains? (Only then may the provider's
+    `email_verified` match or name an account: never across tenants by an address it does not own.)"""
+    domain = email_domain(email)
+    return (
+        domain is not None
+        and identity_provider.domains.filter(domain=domain, verified_at__isnull=False).exists()
+    )
+
+
+def identity_provider_by_provider_id(provider_id: str) -> IdentityProvider | None:
+    """The provider behind allauth's `<provider_id>` (URLs, SocialAccount.provider), active or not."""
+    return IdentityProvider.objects.select_related("project").filter(provider_id=provider_id).first()
+
+
+def sign_in_buttons(
+    *, project_slug: str | None = None, client_id: str | None = None
+) -> list[IdentityProvider]:
+    """Providers offered as buttons on a project's sign-in page ("Sign in with Google"): the
+    project's active Google providers, when the project allows Google sign-in. Without a
+    project (the portal's own sign-in page) there are none: buttons never show one tenant's
+    providers to another's users."""
+    from accounts.models import Project, SignInMethod
+    from oauth.models import Client
+
+    project = None
+    if project_slug:
+        project = Project.objects.filter(slug=project_slug).first()
+    elif client_id:
+        project = Project.objects.filter(
+            pk__in=Client.objects.filter(client_id=client_id).values("project_id")
+        ).first()
+    if project is None or SignInMethod.GOOGLE not in (project.allowed_sign_in_methods or []):
+        return []
+    return list(
+        IdentityProvider.objects.filter(project=project, kind=ProviderKind.GOOGLE, is_active=True).order_by(
+            "name"
+        )
+    )

@@ -91,6 +91,7 @@ DOMAIN_CLAIMED = Flash(
 )
 DOMAIN_VERIFIED = Flash(messages.SUCCESS, _("{name} is verified."))
 DOMAIN_CLAIM_REMOVED = Flash(messages.SUCCESS, _("Removed the claim of {name}."))
+IDENTITY_UNLINKED = Flash(messages.SUCCESS, _("The identity is unlinked; it can no longer sign you in."))
 
 # --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
 

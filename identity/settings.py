@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
     "anymail",
     "accounts",
     "oauth",
@@ -198,6 +199,24 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no email to unknown addresses: same an
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password was changed" notices (through the outbox)
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# A password sign-in or reset for an address whose domain a `required` provider routes is
+# refused with how to sign in instead (federation/forms.py).
+ACCOUNT_FORMS = {
+    "login": "federation.forms.LoginForm",
+    "reset_password": "federation.forms.ResetPasswordForm",
+}
+
+# allauth socialaccount: upstream OpenID providers are the projects' IdentityProvider rows,
+# listed per request by federation/adapters.py (no SocialApp rows, no settings-defined apps).
+# Who an identity belongs to is decided there (match, link, provision or refuse), never by
+# allauth's auto sign-up or email authentication.
+SOCIALACCOUNT_ADAPTER = "federation.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider's email_verified claim decides (federation/flows)
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with a POST (CSRF), never a cross-site link
+SOCIALACCOUNT_STORE_TOKENS = False  # upstream tokens are not kept
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("FEDERATION_HTTP_TIMEOUT_SECONDS", 5)
 # Whether anyone may create an account; projects may additionally opt in (Project.allow_self_signup).
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
 SIGNUP_CREATES_PROJECT = env_bool("SIGNUP_CREATES_PROJECT", True)

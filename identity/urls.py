@@ -14,6 +14,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import portal_urls as accounts_portal
 from accounts.views_public import SetPasswordView
 from federation import portal_urls as federation_portal
+from federation.views_sign_in import EmailFirstLoginView, SignInMethodsView
 from identity import health
 from oauth import portal_urls as oauth_portal
 from oauth import views as oauth_views
@@ -36,6 +37,8 @@ urlpatterns = [
         SetPasswordView.as_view(),
         name="set_password",
     ),
+    # Before allauth's routes: the email-first sign-in replaces allauth's login page.
+    path("accounts/login/", EmailFirstLoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("anymail/", include("anymail.urls")),
     path("portal/", include((portal_urlpatterns, "portal"))),
@@ -50,6 +53,7 @@ urlpatterns = [
         name="oauth-metadata",
     ),
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
+    path("account/sign-in-methods/", SignInMethodsView.as_view(), name="sign_in_methods"),
     path("admin/", admin.site.urls),
 ]
 

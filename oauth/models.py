@@ -91,6 +91,10 @@ class Grant(AbstractGrant):
     sid = models.CharField(max_length=64, blank=True)
     # When the user last proved who they are (sign-in or re-authentication): the ID token's auth_time.
     auth_time = models.DateTimeField(null=True, blank=True)
+    # How they authenticated (the ID token's `amr`) and, after a federated sign-in, the
+    # upstream provider's issuer (`idp`).
+    amr = models.JSONField(default=list, blank=True)
+    idp: models.CharField[str, str] = models.CharField(max_length=500, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

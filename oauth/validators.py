@@ -129,9 +129,10 @@ class Validator(OAuth2Validator):
         if not user_may_use_client(request.user, client):
             return False
         request.authorization_code_checksum = token_checksum(code)
-        request.sid = (
-            Grant.objects.filter(code=code, application=client).values_list("sid", flat=True).first() or ""
-        )
+        sid, amr, idp = Grant.objects.filter(code=code, application=client).values_list(
+            "sid", "amr", "idp"
+        ).first() or ("", [], "")
+        request.sid, request.amr, request.idp = sid or "", list(amr or []), idp or ""
         return True
 
     # --- tokens -------------------------------------------------------------------
@@ -166,7 +167,10 @@ class Validator(OAuth2Validator):
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
         auth_time = parse_datetime(getattr(request, "auth_time", "") or "")
         Grant.objects.filter(code=code["code"], application=request.client).update(
-            sid=getattr(request, "sid", "") or "", auth_time=auth_time
+            sid=getattr(request, "sid", "") or "",
+            auth_time=auth_time,
+            amr=list(getattr(request, "amr", None) or []),
+            idp=getattr(request, "idp", "") or "",
         )
 
     def save_bearer_token(self, token, request, *args, **kwargs):
@@ -290,6 +294,10 @@ class Validator(OAuth2Validator):
             claims["sid"] = request.sid
         if isinstance(getattr(request, "auth_time", None), datetime):
             claims["auth_time"] = int(request.auth_time.timestamp())
+        if getattr(request, "amr", None):
+            claims["amr"] = list(request.amr)
+        if getattr(request, "idp", ""):
+            claims["idp"] = request.idp
         return claims, expiration_time
 
     # --- RFC 7662 introspection -------------------------------------------------

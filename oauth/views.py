@@ -80,6 +80,29 @@ def auth_time_of(request):
     return request.user.last_login or clock.now()
 
 
+AMR_OF_METHOD = {"password": "pwd", "socialaccount": "fed", "mfa": "mfa", "code": "otp"}
+
+
+def authentication_methods_of(request) -> tuple[list[str], str]:
+    """How the signed-in user authenticated in this session: the ID token's `amr` (RFC 8176
+    values, plus `fed` for a federated sign-in) and `idp`, the issuer of the upstream provider
+    they came through ("" for none). From allauth's authentication records (see auth_time_of)."""
+    from allauth.account.authentication import get_authentication_records
+
+    from federation.selectors import identity_provider_by_provider_id
+
+    amr: list[str] = []
+    idp = ""
+    for record in get_authentication_records(request, request.user):
+        value = AMR_OF_METHOD.get(str(record.get("method")))
+        if value and value not in amr:
+            amr.append(value)
+        if record.get("method") == "socialaccount":
+            provider = identity_provider_by_provider_id(str(record.get("provider") or ""))
+            idp = provider.issuer if provider else ""
+    return amr, idp
+
+
 def _absolute(name: str) -> str:
     return f"{app_settings.ISSUER}{reverse(name)}"
 
@@ -110,6 +133,8 @@ def discovery_document() -> dict:
             "exp",
             "iat",
             "auth_time",
+            "amr",
+            "idp",
             "nonce",
             "at_hash",
             "sid",
@@ -177,10 +202,13 @@ class AuthorizeView(dot_views.AuthorizationView):
     def create_authorization_response(self, request, scopes, credentials, allow):
         # oauthlib copies credentials onto its request: the grant records the session (`sid`)
         # and when the user last authenticated (`auth_time`).
+        amr, idp = authentication_methods_of(request)
         credentials = {
             **credentials,
             "sid": session_id_hash(request),
             "auth_time": auth_time_of(request).isoformat(),
+            "amr": amr,
+            "idp": idp,
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
 

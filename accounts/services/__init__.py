@@ -5,6 +5,7 @@ from accounts.services.access_policies import (
     access_policy_delete,
     access_policy_update,
 )
+from accounts.services.invitations import invitation_accept_pending
 from accounts.services.memberships import (
     membership_create,
     membership_deactivate,
@@ -12,12 +13,13 @@ from accounts.services.memberships import (
     membership_update,
 )
 from accounts.services.projects import project_create, project_update
-from accounts.services.users import user_get_or_create
+from accounts.services.users import user_get_or_create, user_profile_refresh
 
 __all__ = [
     "access_policy_create",
     "access_policy_delete",
     "access_policy_update",
+    "invitation_accept_pending",
     "membership_create",
     "membership_deactivate",
     "membership_reactivate",
@@ -25,4 +27,5 @@ __all__ = [
     "project_create",
     "project_update",
     "user_get_or_create",
+    "user_profile_refresh",
 ]

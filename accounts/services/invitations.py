@@ -283,3 +283,30 @@ def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
         target=invitation.membership,
     )
     return invitation
+
+
+@transaction.atomic
+def invitation_accept_pending(*, membership: Membership, actor: Actor, via: str) -> int:
+    """Mark the membership's open invitations accepted (the person arrived another way, e.g. a
+    federated sign-in); their links stop working. Returns how many were open."""
+    now = clock.now()
+    open_invitations = list(
+        SecurityRequest.objects.select_for_update().filter(
+            membership=membership,
+            kind=SecurityRequestKind.INVITE,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        )
+    )
+    for invitation in open_invitations:
+        invitation.used_at = now
+        invitation.save(update_fields=["used_at"])
+        audit_record(
+            action=AuditAction.INVITATION_ACCEPTED,
+            actor=actor,
+            project=membership.project,
+            target=membership,
+            details={"via": via},
+        )
+    return len(open_invitations)

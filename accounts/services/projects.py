@@ -62,7 +62,6 @@ PROJECT_SETTINGS = (
     "allowed_sign_in_methods",
     "mfa_required",
     "default_access_policy",
-    "jit_provisioning",
     "allow_self_signup",
 )
 

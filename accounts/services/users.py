@@ -32,3 +32,40 @@ def user_get_or_create(
     if email:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
     return user, True
+
+
+@transaction.atomic
+def user_profile_refresh(
+    *, user: User, first_name: str | None, last_name: str | None, verified_email: str | None
+) -> list[str]:
+    """Bring name and email up to date with what a trusted source (an identity provider) says.
+
+    Blank values never erase what is stored. The email changes only to a `verified_email`
+    no other user has; its allauth address is recorded as verified. Returns the changed fields.
+    """
+    changed = []
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        value = (value or "").strip()[:150]
+        if value and getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    email = normalize_email(verified_email)
+    if (
+        email
+        and user.email != email
+        and not User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+    ):
+        user.email = email
+        changed.append("email")
+    if changed:
+        user.save(update_fields=changed)
+    if email and user.email == email:
+        address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
+        if address is None:
+            EmailAddress.objects.filter(user=user, primary=True).update(primary=False)
+            EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        elif not address.verified or not address.primary:
+            EmailAddress.objects.filter(user=user, primary=True).exclude(pk=address.pk).update(primary=False)
+            address.verified = address.primary = True
+            address.save(update_fields=["verified", "primary"])
+    return changed

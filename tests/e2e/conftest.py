@@ -95,7 +95,7 @@ def page(request, browser, live_server, transactional_db):
 
 @pytest.fixture
 def sign_in(page):
-    """Sign in through the real allauth form, as a person would."""
+    """Sign in through the real email-first form (email, Continue, password), as a person would."""
     from playwright.sync_api import expect
 
     from tests.factories import DEFAULT_PASSWORD
@@ -103,6 +103,7 @@ def sign_in(page):
     def do(email: str, password: str = DEFAULT_PASSWORD):
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Continue").click()
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign In").click()
         expect(page).not_to_have_url(re.compile(r"/accounts/login/"))

@@ -64,12 +64,18 @@ def test_presets_derive_the_issuer(make_idp, fields, issuer):
     assert idp.scopes == "openid email profile" and idp.pkce and idp.match_by == "email"
 
 
-def test_callback_urls_follow_allauths_routes(make_idp, settings):
+def test_callback_urls_are_one_per_provider_and_routed(make_idp, settings, client):
     settings.APP_BASE_URL = "https://id.example.com"
     google = make_idp(kind="google", name="Google", org_domain="")
     okta = make_idp()
-    assert identity_provider_callback_url(google) == "https://id.example.com/accounts/google/login/callback/"
+    assert (
+        identity_provider_callback_url(google)
+        == f"https://id.example.com/accounts/oidc/{google.provider_id}/login/callback/"
+    )
     assert okta.provider_id.startswith("idp-")
+    # Routed: a callback without a sign-in in progress ends on the sign-in problem page, not a 404.
+    path = identity_provider_callback_url(okta).removeprefix("https://id.example.com")
+    assert client.get(path).status_code == 400
     assert (
         identity_provider_callback_url(okta)
         == f"https://id.example.com/accounts/oidc/{okta.provider_id}/login/callback/"

@@ -1,0 +1,1 @@
+"""Multi-step sign-in journeys of the federation app."""

@@ -1,0 +1,108 @@
+"""Email-first sign-in (home-realm discovery) at /accounts/login/, and My account → Sign-in methods.
+
+Step one asks only for the email. A domain with a verified claim goes to its provider (with
+`login_hint`); any other address gets the password step, whatever the address, so the answer
+says nothing about which accounts exist. Both steps are one allauth LoginView (its rate limit
+covers the lookup too) and work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
+
+from allauth.account.views import LoginView
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+
+from accounts.models import User, normalize_email
+from audit.context import Actor
+from federation.forms import EmailStepForm
+from federation.selectors import identity_provider_for_email, sign_in_buttons
+from federation.services import identity_list, identity_unlink
+from identity import flash
+from identity.errors import ApplicationError
+
+
+def _project_hint(request: HttpRequest) -> dict:
+    """Which project's sign-in page this is: `?project=<slug>`, or the client of an
+    authorization request being continued (`next=/o/authorize?client_id=…`)."""
+    values = {**request.GET.dict(), **request.POST.dict()}
+    if values.get("project"):
+        return {"project_slug": values["project"]}
+    next_url = urlsplit(values.get("next", ""))
+    if next_url.path == reverse("oauth:authorize"):
+        client_id = (parse_qs(next_url.query).get("client_id") or [""])[0]
+        if client_id:
+            return {"client_id": client_id}
+    return {}
+
+
+class EmailFirstLoginView(LoginView):
+    template_name = "account/login.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("step", "password" if "password" in self.request.POST else "email")
+        context.setdefault("email", self.request.POST.get("login", ""))
+        context.setdefault(
+            "email_form", EmailStepForm(initial={"login": self.request.GET.get("login_hint", "")})
+        )
+        context["provider_buttons"] = sign_in_buttons(**_project_hint(self.request))
+        return context
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if "password" in request.POST:
+            # The password step: allauth's form (federation.forms.LoginForm) and flow.
+            return super().post(request, *args, **kwargs)
+        email_form = EmailStepForm(request.POST)
+        if not email_form.is_valid():
+            return self.render_to_response(self.get_context_data(email_form=email_form), status=400)
+        email = normalize_email(email_form.cleaned_data["login"]) or ""
+        provider = identity_provider_for_email(email)
+        if provider is not None:
+            upstream = get_social_adapter(request).get_provider(request, provider.provider_id)
+            return upstream.redirect(
+                request, "login", next_url=self.get_next_url(), auth_params={"login_hint": email}
+            )
+        form = self.get_form_class()(request=request, initial={"login": email})
+        return self.render_to_response(self.get_context_data(form=form, step="password", email=email))
+
+    def get_next_url(self) -> str | None:
+        from allauth.account.utils import get_next_redirect_url
+
+        return get_next_redirect_url(self.request, self.redirect_field_name)
+
+
+class SignInMethodsView(LoginRequiredMixin, View):
+    """My account → Sign-in methods: the password and every linked identity, each unlinkable
+    while another way in remains."""
+
+    template_name = "federation/sign_in_methods.html"
+
+    def _context(self, request: HttpRequest, **extra) -> dict:
+        user = cast(User, request.user)  # LoginRequiredMixin
+        return {"identities": identity_list(user=user), "has_password": user.has_usable_password(), **extra}
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, self._context(request))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            identity_unlink(
+                user=request.user,
+                identity_id=request.POST.get("identity_id"),
+                actor=Actor.from_request(request),
+            )
+        except ApplicationError as error:
+            return render(
+                request, self.template_name, self._context(request, error=error.message), status=error.status
+            )
+        flash.flash(request, flash.IDENTITY_UNLINKED)
+        response = redirect("sign_in_methods")
+        response.status_code = 303
+        return response
