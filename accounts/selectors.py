@@ -18,6 +18,8 @@ MEMBERSHIP_SORTS = {
     "-role": ("-role",),
     "created": ("created_at",),
     "-created": ("-created_at",),
+    "last_sign_in": ("user__last_login",),
+    "-last_sign_in": ("-user__last_login",),
 }
 
 
@@ -183,3 +185,33 @@ def bulk_invite_get(*, project: Project, job_id):
     from accounts.models import BulkInvite
 
     return _get_or_404(BulkInvite.objects.all(), "No such bulk invite.", project=project, pk=job_id)
+
+
+def member_sign_in_methods(*, project: Project, memberships) -> dict:
+    """How each member signs in, for a page of `memberships`: {user_id: ["Password", "<provider>", …]}.
+
+    Two queries whatever the page size. Federated identities are allauth SocialAccounts; only
+    this project's providers are named (another tenant's provider shows as "Another
+    organisation's provider"). The federation model is reached by label: accounts never
+    imports the federation app.
+    """
+    from allauth.socialaccount.models import SocialAccount
+    from django.apps import apps
+
+    users = {m.user_id: m.user for m in memberships}
+    methods: dict = {user_id: [] for user_id in users}
+    for user_id, user in users.items():
+        if user.has_usable_password():
+            methods[user_id].append("Password")
+    links = list(SocialAccount.objects.filter(user_id__in=users).values_list("user_id", "provider"))
+    identity_provider = apps.get_model("federation", "IdentityProvider")
+    names = dict(
+        identity_provider.objects.filter(project=project, provider_id__in={p for _, p in links}).values_list(
+            "provider_id", "name"
+        )
+    )
+    for user_id, provider_id in links:
+        label = names.get(provider_id, "Another organisation's provider")
+        if label not in methods[user_id]:
+            methods[user_id].append(label)
+    return methods

@@ -62,6 +62,10 @@ class UserListView(ProjectAdminView):
         query.pop("page", None)
         sort_query = query.copy()
         sort_query.pop("sort", None)
+        page.object_list = list(page.object_list)
+        sign_in = selectors.member_sign_in_methods(project=self.project, memberships=page.object_list)
+        for membership in page.object_list:
+            membership.sign_in_methods = sign_in.get(membership.user_id, [])
         return self.render(
             request,
             "portal/users/list.html",

@@ -216,7 +216,8 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider's email_verified claim decides (federation/flows)
 SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with a POST (CSRF), never a cross-site link
 SOCIALACCOUNT_STORE_TOKENS = False  # upstream tokens are not kept
-SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("FEDERATION_HTTP_TIMEOUT_SECONDS", 5)
+FEDERATION_HTTP_TIMEOUT_SECONDS = env_int("FEDERATION_HTTP_TIMEOUT_SECONDS", 5)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = FEDERATION_HTTP_TIMEOUT_SECONDS
 # Whether anyone may create an account; projects may additionally opt in (Project.allow_self_signup).
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
 SIGNUP_CREATES_PROJECT = env_bool("SIGNUP_CREATES_PROJECT", True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 
 from allauth.socialaccount.helpers import render_authentication_error
+from allauth.socialaccount.providers.base import AuthProcess
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 from requests import RequestException
 
@@ -33,6 +34,9 @@ class UpstreamProvider(OpenIDConnectProvider):
         session; an unreachable provider ends on the error page, not a 500."""
         if not self.app.settings.get("active", True):
             return render_authentication_error(request, self, exception=upstream_error("provider_disabled"))
+        # Only sign-in: allauth's "connect" (link to whoever is signed in) and "redirect" processes
+        # would bypass the matching rules of federation/flows/sign_in.py.
+        process = AuthProcess.LOGIN
         nonce = secrets.token_urlsafe(32)
         auth_params = kwargs.pop("auth_params", None)
         auth_params = dict(self.get_auth_params() if auth_params is None else auth_params)

@@ -425,3 +425,37 @@ def test_unlinking_the_only_way_in_is_refused_then_allowed_once_a_password_exist
     assert response.status_code == 303
     assert not SocialAccount.objects.filter(pk=account.pk).exists()
     assert AuditEvent.objects.filter(action=AuditAction.IDENTITY_UNLINKED).count() == 1
+
+
+def test_the_admins_user_list_shows_how_each_user_signs_in_and_when(
+    client, google, upstream, project, admin_client, other_project, actor
+):
+    alice = MembershipFactory(project=project, user=UserFactory(email="alice@acme.example")).user
+    _sign_in(client, upstream, google, sub="g-alice", email="alice@acme.example", email_verified=True)
+    # Alice also has an identity at another tenant's provider: its name is not shown here.
+    foreign = identity_provider_create(
+        project=other_project,
+        actor=actor,
+        data=IdentityProviderInput(
+            kind="okta", name="Globex Okta", org_domain="globex.okta.com", client_id="x", client_secret="s"
+        ),
+    )
+    SocialAccount.objects.create(user=alice, provider=foreign.provider_id, uid="00u-alice")
+    page = admin_client.get(
+        reverse("portal:users", kwargs={"project_slug": project.slug}) + "?sort=-last_sign_in"
+    )
+    text = page.content.decode()
+    row = text[text.index("alice@acme.example") :].split("</tr>")[0]
+    assert "Acme Google" in row and "Another organisation&#x27;s provider" in row
+    assert "Globex Okta" not in text
+    assert "Never" not in row  # signed in just now
+
+
+def test_connect_process_cannot_link_an_identity_to_whoever_is_signed_in(client, google, upstream, project):
+    signed_in = MembershipFactory(project=project, user=UserFactory(email="owner@elsewhere.example")).user
+    client.force_login(signed_in)
+    url = reverse("oidc_login", kwargs={"provider_id": google.provider_id}) + "?process=connect"
+    location = client.post(url)["Location"]
+    response = client.get(upstream.authorize(location, sub="g-stranger", email="stranger@gmail.example"))
+    assert response.status_code == 403  # treated as a sign-in by an unknown person, refused
+    assert not SocialAccount.objects.filter(user=signed_in).exists()
