@@ -12,7 +12,7 @@ from identity.api import Pagination, ProjectAdminApi
 from identity.api_schema import PROJECT_API_ERRORS
 from oauth import selectors, services
 from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
-from oauth.scopes import OIDC_SCOPES
+from oauth.scopes import ScopeError, scope_parse
 
 
 class ClientOutput(serializers.Serializer):
@@ -46,6 +46,18 @@ class ClientWithSecretOutput(serializers.Serializer):
     )
 
 
+class ScopeField(serializers.CharField):
+    """One scope, checked by the scope grammar (oauth/scopes.py): the reason when it is not one."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            scope_parse(value)
+        except ScopeError as error:
+            raise serializers.ValidationError(f"{value}: {error.reason}.") from None
+        return value
+
+
 class ClientInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -57,7 +69,14 @@ class ClientInputSerializer(serializers.Serializer):
     )
     redirect_uris = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(OIDC_SCOPES)), required=False, default=lambda: ["openid"]
+        child=ScopeField(max_length=300),
+        required=False,
+        default=lambda: ["openid"],
+        help_text=(
+            "Named scopes (openid, profile, email, fhirUser, launch, launch/patient, launch/encounter, "
+            "offline_access, online_access, portal.read, portal.write) and SMART resource scopes "
+            "such as patient/*.rs or user/Observation.cruds; checked by the scope grammar."
+        ),
     )
     access_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)
     refresh_token_lifetime = serializers.IntegerField(required=False, allow_null=True, default=None)

@@ -4,7 +4,7 @@ from django import forms
 
 from accounts.models import AccessPolicy
 from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
-from oauth.scopes import OIDC_SCOPES
+from oauth.scopes import NAMED_SCOPES, scope_errors
 
 
 class ClientForm(forms.Form):
@@ -24,9 +24,20 @@ class ClientForm(forms.Form):
         help_text="One per line, matched exactly. https only; http://127.0.0.1 (any port) for native apps.",
     )
     scopes = forms.MultipleChoiceField(
-        choices=[(k, f"{k} — {v}") for k, v in OIDC_SCOPES.items()],
+        choices=[(k, f"{k} — {v}") for k, v in NAMED_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
         initial=["openid"],
+        required=False,
+    )
+    resource_scopes = forms.CharField(
+        required=False,
+        label="SMART resource scopes",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "The most this app may ask for, separated by spaces or new lines, e.g. patient/*.rs "
+            "user/Observation.cruds system/Patient.rs. What a token gets is also cut to the "
+            "access policy of the user (or of this client, for client credentials)."
+        ),
     )
     access_token_lifetime = forms.IntegerField(
         required=False, min_value=60, help_text="Seconds; empty = 3600."
@@ -49,6 +60,18 @@ class ClientForm(forms.Form):
         if editing:
             self.fields["client_type"].disabled = True
 
+    def clean_resource_scopes(self) -> list[str]:
+        scopes = (self.cleaned_data.get("resource_scopes") or "").split()
+        if problems := scope_errors(scopes):
+            raise forms.ValidationError(problems)
+        return scopes
+
+    def clean(self):
+        cleaned = super().clean()
+        # One list for the service: the named scopes ticked plus the resource scopes typed.
+        cleaned["scopes"] = [*cleaned.get("scopes", []), *cleaned.get("resource_scopes", [])]
+        return cleaned
+
     def clean_redirect_uris(self) -> list[str]:
         return [
             line.strip()
@@ -64,7 +87,8 @@ def client_initial(client: Client) -> dict:
         "client_type": client.client_type,
         "grant_types": client.allowed_grant_types,
         "redirect_uris": "\n".join(client.redirect_uris.split()),
-        "scopes": client.allowed_scopes.split(),
+        "scopes": [s for s in client.allowed_scopes.split() if s in NAMED_SCOPES],
+        "resource_scopes": " ".join(s for s in client.allowed_scopes.split() if s not in NAMED_SCOPES),
         "access_token_lifetime": client.access_token_lifetime,
         "refresh_token_lifetime": client.refresh_token_lifetime,
         "skip_consent": client.skip_authorization,

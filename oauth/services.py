@@ -22,7 +22,7 @@ from identity.errors import ApplicationError, ErrorCode
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cache_forget
 from oauth.models import AccessToken, Client, ClientRole, Consent, GrantType, RefreshToken
-from oauth.scopes import OIDC_SCOPES, PORTAL_READ, PORTAL_WRITE, ROLE_SCOPES
+from oauth.scopes import PORTAL_READ, PORTAL_WRITE, ROLE_SCOPES, scope_errors
 
 SECRET_BYTES = 48  # 64 URL-safe characters, 384 bits
 
@@ -104,9 +104,8 @@ def _validate(data: ClientInput, project: Project) -> dict:
         errors["grant_types"] = ["A public client cannot use client credentials."]
     if GrantType.REFRESH_TOKEN in grants and GrantType.AUTHORIZATION_CODE not in grants:
         errors["grant_types"] = ["Refresh tokens come with the authorization code grant."]
-    unknown_scopes = set(data.scopes) - set(OIDC_SCOPES)
-    if unknown_scopes:
-        errors["scopes"] = [f"Unknown scope(s): {', '.join(sorted(unknown_scopes))}."]
+    if problems := scope_errors(list(data.scopes)):
+        errors["scopes"] = problems
     if data.role not in ClientRole.values:
         errors["role"] = ["Choose admin, member or none."]
     if data.role and data.client_type != Client.CLIENT_CONFIDENTIAL:

@@ -25,9 +25,9 @@ from identity.clock import clock
 from oauth.app_settings import app_settings
 from oauth.client_auth import client_secret_matches, presented_credentials
 from oauth.constants import GrantType
+from oauth.granting import scopes_grant
 from oauth.models import AccessToken, Client, Grant, RefreshToken
 from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
-from oauth.scopes import OIDC_SCOPES
 from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
 
@@ -100,10 +100,33 @@ class Validator(OAuth2Validator):
         return GrantType.AUTHORIZATION_CODE in (client.allowed_grant_types or [])
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
-        allowed = client.allowed_scope_set or set(OIDC_SCOPES)
-        return set(scopes) <= allowed and super().validate_scopes(
-            client_id, scopes, client, request, *args, **kwargs
+        """What may be granted (oauth/granting.py) becomes `request.scopes`: oauthlib issues the
+        code or token with it, and the token response's `scope` says so. A scope that is not
+        understood, or a named scope the client may not ask for, refuses the request
+        (invalid_scope, saying which); resource scopes are narrowed, and if nothing is left the
+        request is refused too."""
+        from oauthlib.oauth2.rfc6749.errors import InvalidScopeError
+
+        user = getattr(request, "user", None)
+        user_known = user is not None and getattr(user, "pk", None) is not None
+        decision = scopes_grant(
+            client=client,
+            requested=scopes,
+            grant_type=getattr(request, "grant_type", None) or GrantType.AUTHORIZATION_CODE,
+            user=user if user_known else None,
+            user_known=user_known,
         )
+        if decision.ignored or decision.forbidden:
+            problems = [f"{i.scope} ({i.reason})" for i in decision.ignored]
+            problems += [f"{s} (this client may not ask for it)" for s in decision.forbidden]
+            raise InvalidScopeError(description="Scope not granted: " + "; ".join(problems), request=request)
+        if not decision.granted:
+            reasons = "; ".join(f"{o.requested}: {o.reason}" for o in decision.changed)
+            raise InvalidScopeError(
+                description=f"No requested scope can be granted: {reasons}", request=request
+            )
+        request.scopes = decision.granted
+        return True
 
     def get_default_scopes(self, client_id, request, *args, **kwargs):
         client = request.client or Client.objects.get(client_id=client_id)

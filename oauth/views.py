@@ -25,10 +25,11 @@ from oauth import errors, selectors, services
 from oauth.app_settings import app_settings
 from oauth.constants import GrantType, SigningAlgorithm
 from oauth.errors import with_description
+from oauth.granting import scopes_grant
 from oauth.keys import jwks
 from oauth.models import AccessToken, Client
 from oauth.rules import user_may_use_client
-from oauth.scopes import OIDC_SCOPES
+from oauth.scopes import NAMED_SCOPES, scope_describe
 from oauth.tokens import token_checksum
 
 
@@ -125,7 +126,7 @@ def discovery_document() -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": list(OIDC_SCOPES),
+        "scopes_supported": list(NAMED_SCOPES),
         "claims_supported": [
             "sub",
             "iss",
@@ -232,6 +233,26 @@ class AuthorizeView(dot_views.AuthorizationView):
         next_url = f"{request.path}?{query.urlencode()}"
         return redirect(f"{reverse('account_reauthenticate')}?{urlencode({'next': next_url})}")
 
+    scope_grant = None
+
+    def validate_authorization_request(self, request):
+        """DOT's validation (which narrows to what the client may ask for), then, once the user
+        is known, narrowed to their access policy: the consent page, the hidden form and the
+        code all carry what will really be granted (oauth/granting.py)."""
+        scopes, credentials = super().validate_authorization_request(request)
+        self.scope_grant = None
+        if request.user.is_authenticated:
+            client = Client.objects.filter(client_id=credentials.get("client_id")).first()
+            if client is not None:
+                self.scope_grant = scopes_grant(
+                    client=client,
+                    requested=scopes,
+                    grant_type=GrantType.AUTHORIZATION_CODE,
+                    user=request.user,
+                )
+                scopes = self.scope_grant.granted
+        return scopes, credentials
+
     def get(self, request, *args, **kwargs):
         try:
             scopes, credentials = self.validate_authorization_request(request)
@@ -250,6 +271,11 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._reauthenticate(request)
         if not user_may_use_client(request.user, client):
             return self._deny(credentials, client, errors.AccountNotAllowed())
+        if self.scope_grant is not None and not scopes:
+            reasons = "; ".join(f"{o.requested}: {o.reason}" for o in self.scope_grant.changed)
+            return self._deny(
+                credentials, client, errors.InvalidScope(f"No requested scope can be granted: {reasons}")
+            )
         prompt = set(request.GET.get("prompt", "").split())
         if "consent" not in prompt and selectors.consent_covers(
             user=request.user, client=client, scopes=scopes
@@ -298,7 +324,8 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["scope_list"] = [(s, OIDC_SCOPES.get(s, s)) for s in context.get("scopes", [])]
+        context["scope_list"] = [(s, scope_describe(s)) for s in context.get("scopes", [])]
+        context["scope_changes"] = self.scope_grant.changed if self.scope_grant is not None else []
         return context
 
 

@@ -27,7 +27,7 @@ def test_bad_choices_in_lists_are_plain_text_per_item(api, project):
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
         "grant_types.0": ['"bogus" is not a valid choice.'],
-        "scopes.1": ['"bogus" is not a valid choice.'],
+        "scopes.1": ["bogus: not a scope this server knows."],
     }
 
 

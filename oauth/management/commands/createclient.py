@@ -10,7 +10,7 @@ from accounts.models import Project
 from audit.context import Actor
 from identity.errors import ApplicationError
 from oauth.models import Client, ClientRole, GrantType
-from oauth.scopes import OIDC_SCOPES
+from oauth.scopes import NAMED_SCOPES
 from oauth.services import ClientInput, client_create
 
 
@@ -40,7 +40,8 @@ class Command(BaseCommand):
             "--scope",
             default="openid",
             help="space-separated scopes the client may request (default: openid), from: "
-            f"{', '.join(OIDC_SCOPES)}. The portal API needs portal.read (reads) or "
+            f"{', '.join(NAMED_SCOPES)} and SMART resource scopes (patient/*.rs, user/Observation.cruds, "
+            "system/Patient.rs, ...). The portal API needs portal.read (reads) or "
             "portal.write (writes); a client with --role gets those its role permits when "
             "none is named here",
         )
