@@ -130,3 +130,26 @@ def sign_in_buttons(
             "name"
         )
     )
+
+
+def sign_in_acceptable(*, project, user, records: list[dict]) -> bool:
+    """Does the way this session signed in satisfy `project`'s sign-in rules?
+
+    `records` are allauth's authentication records of the session. A federated sign-in counts
+    only through one of the project's own providers, of a method the project allows (a session
+    from another tenant's provider does not open this project's apps); a password (or a
+    set-password link, which leaves no record) only when the project allows passwords and no
+    `required` provider routes the user's address.
+    """
+    methods = [r for r in records if r.get("method") in ("password", "socialaccount")]
+    last = methods[-1] if methods else {"method": "password"}
+    allowed = set(project.allowed_sign_in_methods or [])
+    if last["method"] == "socialaccount":
+        provider = IdentityProvider.objects.filter(provider_id=str(last.get("provider") or "")).first()
+        return (
+            provider is not None and provider.project_id == project.pk and provider.sign_in_method in allowed
+        )
+    routed = identity_provider_for_email(user.email or "")
+    if routed is not None and routed.required:
+        return False
+    return "password" in allowed

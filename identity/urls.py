@@ -39,6 +39,12 @@ urlpatterns = [
     ),
     # Before allauth's routes: the email-first sign-in replaces allauth's login page.
     path("accounts/login/", EmailFirstLoginView.as_view(), name="account_login"),
+    # allauth's connections page would unlink without our rule and audit: ours replaces it.
+    path(
+        "accounts/3rdparty/",
+        RedirectView.as_view(pattern_name="sign_in_methods"),
+        name="socialaccount_connections",
+    ),
     path("accounts/", include("allauth.urls")),
     path("anymail/", include("anymail.urls")),
     path("portal/", include((portal_urlpatterns, "portal"))),

@@ -123,6 +123,13 @@ class AccountNotAllowed(AccessDenied):
     description = "This account may not use this application."
 
 
+class SignInMethodNotAccepted(AccessDenied):
+    description = (
+        "This app's organisation does not accept the way you signed in. Sign out, then sign in "
+        "with the method your organisation uses."
+    )
+
+
 class LoginRequired(OAuthError):
     error = "login_required"
     description = "The user must sign in again."

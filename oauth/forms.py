@@ -67,7 +67,8 @@ class ClientForm(forms.Form):
         return scopes
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # One list for the service: the named scopes ticked plus the resource scopes typed.
         cleaned["scopes"] = [*cleaned.get("scopes", []), *cleaned.get("resource_scopes", [])]
         return cleaned

@@ -146,24 +146,24 @@ def scopes_grant(*, client, requested, grant_type: str, user=None, user_known: b
     policy_allows = policy_scopes(policy, parameters)
     has_patient = bool(PATIENT_CONTEXT_SCOPES & set(result.granted)) or "patient" in parameters
 
-    for scope in parsed.resources:
-        requested_text = str(scope)
-        if scope.context == "system" and not machine:
+    for resource in parsed.resources:
+        requested_text = str(resource)
+        if resource.context == "system" and not machine:
             result.outcomes.append(
                 ScopeOutcome(requested_text, (), "system/ scopes are for backend services")
             )
             continue
-        if scope.context != "system" and machine:
+        if resource.context != "system" and machine:
             result.outcomes.append(
                 ScopeOutcome(requested_text, (), "patient/ and user/ scopes need a signed-in user")
             )
             continue
-        if scope.context == "patient" and (user_known or machine) and not has_patient:
+        if resource.context == "patient" and (user_known or machine) and not has_patient:
             result.outcomes.append(
                 ScopeOutcome(requested_text, (), "needs a patient: ask for launch/patient (or launch) too")
             )
             continue
-        narrowed = _narrow_all([scope], allowed.resources)
+        narrowed = _narrow_all([resource], allowed.resources)
         if not narrowed:
             result.outcomes.append(ScopeOutcome(requested_text, (), "this app is not allowed to ask for it"))
             continue

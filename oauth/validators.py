@@ -155,7 +155,9 @@ class Validator(OAuth2Validator):
         sid, amr, idp = Grant.objects.filter(code=code, application=client).values_list(
             "sid", "amr", "idp"
         ).first() or ("", [], "")
-        request.sid, request.amr, request.idp = sid or "", list(amr or []), idp or ""
+        # Private names: oauthlib's Request answers unknown attributes from the request's own
+        # parameters, so `request.idp` on a refresh would be whatever the client POSTed.
+        request._grant_sid, request._grant_amr, request._grant_idp = sid or "", list(amr or []), idp or ""
         return True
 
     # --- tokens -------------------------------------------------------------------
@@ -313,14 +315,15 @@ class Validator(OAuth2Validator):
 
     def get_id_token_dictionary(self, token, token_handler, request):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
-        if getattr(request, "sid", ""):
-            claims["sid"] = request.sid
+        # Only what validate_code read from the grant (never request parameters; none on refresh).
+        if request.__dict__.get("_grant_sid"):
+            claims["sid"] = request._grant_sid
         if isinstance(getattr(request, "auth_time", None), datetime):
             claims["auth_time"] = int(request.auth_time.timestamp())
-        if getattr(request, "amr", None):
-            claims["amr"] = list(request.amr)
-        if getattr(request, "idp", ""):
-            claims["idp"] = request.idp
+        if request.__dict__.get("_grant_amr"):
+            claims["amr"] = list(request._grant_amr)
+        if request.__dict__.get("_grant_idp"):
+            claims["idp"] = request._grant_idp
         return claims, expiration_time
 
     # --- RFC 7662 introspection -------------------------------------------------

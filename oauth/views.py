@@ -81,6 +81,16 @@ def auth_time_of(request):
     return request.user.last_login or clock.now()
 
 
+def sign_in_acceptable_for(request, project) -> bool:
+    """The session's way of signing in satisfies the client's project (federation's rule)."""
+    from allauth.account.authentication import get_authentication_records
+
+    from federation.selectors import sign_in_acceptable
+
+    records = get_authentication_records(request, request.user)
+    return sign_in_acceptable(project=project, user=request.user, records=records)
+
+
 AMR_OF_METHOD = {"password": "pwd", "socialaccount": "fed", "mfa": "mfa", "code": "otp"}
 
 
@@ -271,6 +281,8 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._reauthenticate(request)
         if not user_may_use_client(request.user, client):
             return self._deny(credentials, client, errors.AccountNotAllowed())
+        if not sign_in_acceptable_for(request, client.project):
+            return self._deny(credentials, client, errors.SignInMethodNotAccepted())
         if self.scope_grant is not None and not scopes:
             reasons = "; ".join(f"{o.requested}: {o.reason}" for o in self.scope_grant.changed)
             return self._deny(

@@ -13,7 +13,7 @@ from accounts.services.memberships import (
     membership_update,
 )
 from accounts.services.projects import project_create, project_update
-from accounts.services.users import user_get_or_create, user_profile_refresh
+from accounts.services.users import user_get_or_create, user_password_remove, user_profile_refresh
 
 __all__ = [
     "access_policy_create",
@@ -27,5 +27,6 @@ __all__ = [
     "project_create",
     "project_update",
     "user_get_or_create",
+    "user_password_remove",
     "user_profile_refresh",
 ]

@@ -69,3 +69,22 @@ def user_profile_refresh(
             address.verified = address.primary = True
             address.save(update_fields=["verified", "primary"])
     return changed
+
+
+@transaction.atomic
+def user_password_remove(*, user: User, actor, reason: str) -> None:
+    """Make the password unusable (and with it every session it signed in: Django checks a hash
+    of the password in each session). Audited; the person signs in another way from now on."""
+    from audit.models import AuditAction
+    from audit.services import audit_record
+
+    if not user.has_usable_password():
+        return
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    audit_record(
+        action=AuditAction.USER_PASSWORD_CHANGED,
+        actor=actor,
+        target=user,
+        details={"via": "removed", "reason": reason},
+    )

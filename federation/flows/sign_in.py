@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from accounts.models import Membership, Role, User, normalize_email
@@ -24,6 +25,7 @@ from accounts.services import (
     invitation_accept_pending,
     membership_create,
     user_get_or_create,
+    user_password_remove,
     user_profile_refresh,
 )
 from audit.context import Actor
@@ -42,6 +44,10 @@ REFUSALS = {
     "not_a_member": "You are not a member of this organisation yet. Ask your administrator to invite you.",
     "membership_inactive": "Your access to this organisation has been removed. Ask your administrator.",
     "user_inactive": "Your account has been deactivated. Ask your administrator.",
+    "subject_match_unsafe": (
+        "Your account here is not managed by this identity provider, so it cannot sign you in. "
+        "Sign in another way, or ask your administrator."
+    ),
 }
 
 
@@ -88,6 +94,16 @@ def _trusted_email(provider: IdentityProvider, identity: UpstreamIdentity) -> st
     return None
 
 
+def _subject_match_is_safe(provider: IdentityProvider, user: User) -> bool:
+    """An external ID is written by the project's admins, so it may only name an account that
+    is this project's alone: no membership in another project, and no email or one at this
+    provider's verified domains. (Otherwise an admin could put a stranger's account under an
+    external ID that their own provider then asserts.)"""
+    if Membership.objects.filter(user=user).exclude(project=provider.project).exists():
+        return False
+    return not user.email or identity_provider_vouches_for(provider, user.email)
+
+
 def _match(provider: IdentityProvider, identity: UpstreamIdentity, trusted_email: str | None) -> User | None:
     if provider.match_by == MatchBy.SUBJECT:
         membership = (
@@ -95,10 +111,18 @@ def _match(provider: IdentityProvider, identity: UpstreamIdentity, trusted_email
             .filter(project=provider.project, external_id=identity.subject)
             .first()
         )
-        return membership.user if membership else None
+        if membership is None:
+            return None
+        if not _subject_match_is_safe(provider, membership.user):
+            raise SignInRefused("subject_match_unsafe")
+        return membership.user
     if trusted_email:
         return User.objects.filter(email__iexact=trusted_email).first()
     return None
+
+
+def _address_proven(user: User, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
 
 
 def _provision_user(
@@ -138,6 +162,15 @@ def federated_sign_in_resolve(
         user = _provision_user(provider, identity, trusted_email)
     if not user.is_active:
         raise SignInRefused("user_inactive")
+    if (
+        linked_user is None
+        and trusted_email
+        and user.email == trusted_email
+        and not _address_proven(user, trusted_email)
+    ):
+        # Someone registered this address here without ever proving it (maybe before its owner
+        # came): the owner, proven by their provider, gets the account, and that password goes.
+        user_password_remove(user=user, actor=actor, reason="address proven by an identity provider")
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         if not provider.jit_provisioning:
@@ -153,11 +186,14 @@ def federated_sign_in_resolve(
     elif not membership.is_active:
         raise SignInRefused("membership_inactive")
     invitation_accept_pending(membership=membership, actor=actor.with_user(user), via="federated sign-in")
+    # The email follows the provider only where the provider owns the current address too:
+    # a provider never moves an account's address from a domain it does not own.
+    email_follows = not user.email or identity_provider_vouches_for(provider, user.email)
     user_profile_refresh(
         user=user,
         first_name=identity.given_name,
         last_name=identity.family_name,
-        verified_email=trusted_email,
+        verified_email=trusted_email if email_follows else None,
     )
     return SignInOutcome(
         user=user, membership=membership, linked=linked_user is None, provisioned=provisioned

@@ -20,6 +20,7 @@ MESSAGES = {
     "provider_disabled": "This sign-in method has been turned off by your administrator.",
     "discovery_unavailable": "Your organisation's sign-in service could not be reached. Try again shortly.",
     "discovery_mismatch": "Your organisation's sign-in service is configured with a different address.",
+    "discovery_unsafe_url": "Your organisation's sign-in service names an address we do not call.",
     "jwks_unavailable": "The keys of your organisation's sign-in service could not be fetched.",
     "no_id_token": "The sign-in service did not send an ID token.",
     "malformed_token": "The sign-in response could not be read.",

@@ -13,6 +13,7 @@ from requests import RequestException
 
 from federation.app_settings import app_settings
 from federation.upstream.errors import upstream_error
+from federation.urls_policy import outbound_url_problem
 
 
 def _cache_key(kind: str, url: str) -> str:
@@ -40,12 +41,16 @@ def discovery_document(*, issuer: str, accepted_issuers: set[str]) -> dict:
     document = cache.get(key)
     if document is None:
         document = _get_json(url, "discovery_unavailable")
-        if not isinstance(document, dict) or document.get("issuer") not in accepted_issuers:
-            raise upstream_error("discovery_mismatch")
         for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-            if not isinstance(document.get(field), str):
+            if not isinstance(document, dict) or not isinstance(document.get(field), str):
                 raise upstream_error("discovery_mismatch")
+        # We call these ourselves (the token endpoint even gets the client secret): the same
+        # rule as the issuer, so a discovery document cannot point us at an internal address.
+        if outbound_url_problem(document["token_endpoint"]) or outbound_url_problem(document["jwks_uri"]):
+            raise upstream_error("discovery_unsafe_url")
         cache.set(key, document, app_settings.METADATA_CACHE_SECONDS)
+    if document.get("issuer") not in accepted_issuers:  # checked on every use, cached or not
+        raise upstream_error("discovery_mismatch")
     return document
 
 

@@ -76,7 +76,7 @@ def id_token_verify(
     if claims.get("iss") not in issuers:
         raise upstream_error("wrong_issuer")
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-    if len(audiences) > 1 and claims.get("azp") != client_id:
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != client_id:
         raise upstream_error("wrong_audience")
     if not nonce or not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
         raise upstream_error("wrong_nonce")

@@ -459,3 +459,72 @@ def test_connect_process_cannot_link_an_identity_to_whoever_is_signed_in(client,
     response = client.get(upstream.authorize(location, sub="g-stranger", email="stranger@gmail.example"))
     assert response.status_code == 403  # treated as a sign-in by an unknown person, refused
     assert not SocialAccount.objects.filter(user=signed_in).exists()
+
+
+# --- review findings: takeovers that must stay impossible ------------------------------------
+
+
+def test_an_admin_cannot_aim_an_external_id_at_another_tenants_user(
+    client, google, upstream, project, other_project, admin_user
+):
+    from accounts.services.invitations import InviteInput, invitation_create
+    from audit.context import Actor
+
+    victim = MembershipFactory(
+        project=other_project, role="owner", user=UserFactory(email="victim@bigcorp.example")
+    ).user
+    invitation_create(
+        project=project,
+        actor=Actor(user=admin_user),
+        data=InviteInput(email="victim@bigcorp.example", external_id="pwn", send_email=False),
+    )
+    google.match_by = MatchBy.SUBJECT
+    google.save()
+    response = _sign_in(client, upstream, google, sub="pwn", email="pwn@acme.example", email_verified=True)
+    assert response.status_code == 403
+    assert _signed_in_user(client) is None
+    victim.refresh_from_db()
+    assert victim.email == "victim@bigcorp.example"
+    assert _refusals("subject_match_unsafe").count() == 1
+
+
+def test_an_account_registered_without_proving_the_address_loses_its_password(
+    client, google, upstream, project
+):
+    squatter = MembershipFactory(project=project, user=UserFactory(email="alice@acme.example")).user
+    squatter.set_password("attacker pass 123")
+    squatter.save()
+    squatter.emailaddress_set.all().delete()  # never verified
+    _sign_in(client, upstream, google, sub="g-alice", email="alice@acme.example", email_verified=True)
+    assert _signed_in_user(client) == squatter  # the provider proved the address: it is Alice's
+    squatter.refresh_from_db()
+    assert not squatter.has_usable_password()
+    from django.test import Client
+
+    attacker = Client()
+    attacker.post(reverse("account_login"), {"login": "alice@acme.example", "password": "attacker pass 123"})
+    assert _signed_in_user(attacker) is None
+
+
+def test_a_provider_never_moves_an_address_off_a_domain_it_does_not_own(client, google, upstream, project):
+    google.match_by = MatchBy.SUBJECT
+    google.save()
+    member = MembershipFactory(project=project, user=UserFactory(email=None), external_id="g-9")
+    _sign_in(client, upstream, google, sub="g-9", email="nine@acme.example", email_verified=True)
+    member.user.refresh_from_db()
+    assert member.user.email == "nine@acme.example"  # no address yet: the provider's, at its domain
+    member.user.email = "nine@personal.example"
+    member.user.save()
+    client.logout()
+    _sign_in(client, upstream, google, sub="g-9", email="other@acme.example", email_verified=True)
+    member.user.refresh_from_db()
+    assert member.user.email == "nine@personal.example"
+
+
+def test_a_discovery_document_pointing_at_an_internal_address_is_refused(client, google, upstream, project):
+    upstream.discovery["jwks_uri"] = "https://10.0.0.5/keys"
+    response = client.post(
+        reverse("oidc_login", kwargs={"provider_id": google.provider_id}) + "?process=login"
+    )
+    assert response.status_code == 400
+    assert _refusals("discovery_unsafe_url").count() == 1
