@@ -1,8 +1,8 @@
-"""Routes of the OAuth clients REST API (mounted under /api/v1/ by identity/api_urls.py)."""
+"""Routes of the OAuth clients REST API and the access simulator (mounted under /api/v1/ by identity/api_urls.py)."""
 
 from django.urls import path
 
-from oauth import api
+from oauth import api, api_simulator
 
 project = "projects/<uuid:project_id>"
 client = f"{project}/clients/<int:client_pk>"
@@ -13,4 +13,9 @@ urlpatterns = [
     path(f"{client}/rotate-secret/", api.ClientRotateSecretApi.as_view(), name="api-client-rotate"),
     path(f"{client}/disable/", api.ClientDisableApi.as_view(), name="api-client-disable"),
     path(f"{client}/enable/", api.ClientEnableApi.as_view(), name="api-client-enable"),
+    path(
+        f"{project}/access-simulator/",
+        api_simulator.AccessSimulatorApi.as_view(),
+        name="api-access-simulator",
+    ),
 ]

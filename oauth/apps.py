@@ -10,7 +10,10 @@ class OAuthConfig(AppConfig):
     label = "oauth"
     verbose_name = "OAuth 2.0 / OpenID Connect"
     # Routed by oauth/portal_urls.py.
-    portal_sections = (PortalSection("clients", _("Clients"), "portal:clients", order=40),)
+    portal_sections = (
+        PortalSection("clients", _("Clients"), "portal:clients", order=40),
+        PortalSection("simulator", _("Access simulator"), "portal:access_simulator", order=45),
+    )
 
     def ready(self) -> None:
         from oauth import receivers  # noqa: F401 - connects the signal receivers

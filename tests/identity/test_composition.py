@@ -101,6 +101,7 @@ def test_portal_sections_are_contributed_by_the_apps_in_order():
         ("invitations", "portal:invitations"),
         ("policies", "portal:policies"),
         ("clients", "portal:clients"),
+        ("simulator", "portal:access_simulator"),
         ("idps", "portal:idps"),
         ("webhooks", "portal:webhooks"),
         ("outbox", "portal:outbox"),
