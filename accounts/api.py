@@ -21,7 +21,7 @@ from accounts.api_serializers import (
     MembershipOutputSerializer,
     ProjectOutputSerializer,
 )
-from accounts.models import Role
+from accounts.models import Role, SignInMethod
 from identity.api import Pagination, ProjectAdminApi, paginated_response, parse_input
 from identity.api_schema import error_responses
 
@@ -63,6 +63,56 @@ class ProjectDetailApi(APIView):
             only_project_id=api_helpers.token_project_id(request),
             client=automation_client(request),
         )
+        return Response(self.OutputSerializer(project).data)
+
+
+@extend_schema_serializer(component_name="ProjectSettings")
+class ProjectSettingsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    display_name = serializers.CharField(max_length=120, allow_blank=True)
+    logo_url = serializers.URLField(allow_blank=True)
+    support_email = serializers.EmailField(allow_blank=True)
+    from_email = serializers.EmailField(allow_blank=True)
+    allowed_sign_in_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=SignInMethod.choices), allow_empty=False
+    )
+    default_access_policy = serializers.UUIDField(source="default_access_policy_id", allow_null=True)
+    allow_self_signup = serializers.BooleanField()
+    fhir_base_url = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        help_text="The FHIR server's base URL: /o/authorize then requires `aud` to be it, access tokens "
+        "carry it as `aud`, and the ID token's `fhirUser` is built on it.",
+    )
+
+
+class ProjectSettingsApi(ProjectAdminApi):
+    OutputSerializer = ProjectSettingsSerializer
+
+    @extend_schema(
+        tags=["projects"],
+        operation_id="projects_settings_retrieve",
+        summary="The project's settings (owners and admins)",
+        responses={200: OutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, project_id) -> Response:
+        return Response(self.OutputSerializer(self.project).data)
+
+    @extend_schema(
+        tags=["projects"],
+        operation_id="projects_settings_update",
+        summary="Change the fields sent",
+        request=ProjectSettingsSerializer(partial=True),
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def patch(self, request: Request, project_id) -> Response:
+        data = parse_input(ProjectSettingsSerializer, request.data, partial=True)
+        if "default_access_policy_id" in data:
+            policy_id = data.pop("default_access_policy_id")
+            data["default_access_policy"] = selectors.access_policy_from_input(
+                project=self.project, policy_id=policy_id, field="default_access_policy"
+            )
+        project = services.project_update(project=self.project, actor=self.actor, **data)
         return Response(self.OutputSerializer(project).data)
 
 

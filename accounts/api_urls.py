@@ -17,6 +17,7 @@ invitation = f"{project}/invites/<uuid:invitation_id>"
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
     path(f"{project}/", api.ProjectDetailApi.as_view(), name="api-project"),
+    path(f"{project}/settings/", api.ProjectSettingsApi.as_view(), name="api-project-settings"),
     path(f"{project}/memberships/", api.MembershipListApi.as_view(), name="api-memberships"),
     path(f"{membership}/", api.MembershipDetailApi.as_view(), name="api-membership"),
     path(

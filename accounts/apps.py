@@ -15,6 +15,7 @@ class AccountsConfig(AppConfig):
         PortalSection("policies", _("Access policies"), "portal:policies", order=30),
         PortalSection("outbox", _("Outbox"), "portal:outbox", order=70),
         PortalSection("audit", _("Audit log"), "portal:audit", order=80),
+        PortalSection("settings", _("Settings"), "portal:project_settings", order=90),
     )
 
     def ready(self) -> None:

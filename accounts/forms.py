@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.forms import formset_factory
 
-from accounts.models import RESOURCE_TYPE_RE, AccessPolicy, Project, Role, validate_interactions
+from accounts.models import RESOURCE_TYPE_RE, AccessPolicy, Project, Role, SignInMethod, validate_interactions
 from accounts.services.access_parameters import access_parameters_parse
 
 
@@ -160,3 +162,29 @@ class BulkInviteForm(forms.Form):
         if upload.size > 5 * 1024 * 1024:
             raise forms.ValidationError("The file is larger than 5 MB; split it.")
         return upload
+
+
+class ProjectSettingsForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    display_name = forms.CharField(max_length=120, required=False, help_text="Shown on pages and in emails.")
+    logo_url = forms.URLField(required=False, assume_scheme="https")
+    support_email = forms.EmailField(required=False)
+    from_email = forms.EmailField(required=False, label="From address for emails")
+    allowed_sign_in_methods = forms.MultipleChoiceField(
+        choices=SignInMethod.choices, widget=forms.CheckboxSelectMultiple, label="Sign-in methods"
+    )
+    default_access_policy = forms.ModelChoiceField(
+        queryset=AccessPolicy.objects.none(), required=False, help_text="Given to new members."
+    )
+    allow_self_signup = forms.BooleanField(required=False, label="Anyone may sign up to this project")
+    fhir_base_url = forms.CharField(
+        max_length=500,
+        required=False,
+        label="FHIR base URL",
+        help_text="SMART apps must send it as aud; access tokens carry it; fhirUser is built on it.",
+    )
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        policy_field = cast(forms.ModelChoiceField, self.fields["default_access_policy"])
+        policy_field.queryset = AccessPolicy.objects.filter(project=project).order_by("name")

@@ -122,6 +122,14 @@ class Project(models.Model):
         "accounts.AccessPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     allow_self_signup = models.BooleanField(default=False)
+    # SMART on FHIR: the FHIR server this project's tokens are for. When set, /o/authorize
+    # requires `aud` to be it, access tokens carry it as `aud`, and `fhirUser` is built on it.
+    fhir_base_url = models.URLField(
+        "FHIR base URL",
+        max_length=500,
+        blank=True,
+        help_text="e.g. https://fhir.example.com/r4 (no trailing slash). Leave empty if the project has no FHIR server.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +138,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.fhir_base_url = (self.fhir_base_url or "").strip().rstrip("/")
+        super().save(*args, **kwargs)
 
     @property
     def brand_name(self) -> str:
@@ -143,6 +155,15 @@ class Project(models.Model):
             )
         if not self.allowed_sign_in_methods:
             raise ValidationError({"allowed_sign_in_methods": "Allow at least one sign-in method."})
+        base = (self.fhir_base_url or "").strip()
+        if base and not (
+            base.startswith("https://")
+            or base.startswith("http://localhost")
+            or base.startswith("http://127.0.0.1")
+        ):
+            raise ValidationError({"fhir_base_url": "Use an https URL (http only for localhost)."})
+        if "?" in base or "#" in base:
+            raise ValidationError({"fhir_base_url": "The base URL may not contain a query or a fragment."})
 
 
 def validate_interactions(value: str) -> None:

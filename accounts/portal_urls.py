@@ -10,6 +10,7 @@ urlpatterns = [
     path("switch/", views.SwitchProjectView.as_view(), name="switch"),
     path("<slug:project_slug>/", views.ProjectHomeView.as_view(), name="project"),
     path("<slug:project_slug>/users/", views.UserListView.as_view(), name="users"),
+    path("<slug:project_slug>/settings/", views.ProjectSettingsView.as_view(), name="project_settings"),
     path(
         "<slug:project_slug>/users/<uuid:membership_id>/",
         views.MembershipDetailView.as_view(),

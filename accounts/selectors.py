@@ -215,3 +215,16 @@ def member_sign_in_methods(*, project: Project, memberships) -> dict:
         if label not in methods[user_id]:
             methods[user_id].append(label)
     return methods
+
+
+def membership_fhir_user(*, user, project: Project) -> str | None:
+    """The `fhirUser` claim (SMART): the member's FHIR profile (`Practitioner/123`) as an absolute
+    URL on the project's FHIR base URL; None without either."""
+    if user is None or not project.fhir_base_url:
+        return None
+    profile = (
+        Membership.objects.filter(user=user, project=project, is_active=True)
+        .values_list("profile", flat=True)
+        .first()
+    )
+    return f"{project.fhir_base_url}/{profile}" if profile else None

@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.views import View
 
 from accounts import selectors, services
-from accounts.forms import AccessPolicyForm, MembershipFilterForm, MembershipForm, RuleFormSet
+from accounts.forms import (
+    AccessPolicyForm,
+    MembershipFilterForm,
+    MembershipForm,
+    ProjectSettingsForm,
+    RuleFormSet,
+)
 from accounts.models import Role
 from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
@@ -242,3 +248,40 @@ class AuditLogView(ProjectAdminView):
                 "query_string": query_without_page(request),
             },
         )
+
+
+class ProjectSettingsView(ProjectAdminView):
+    """The project's settings: branding, sign-in methods, defaults, FHIR base URL."""
+
+    section = "settings"
+    fields = (
+        "name",
+        "display_name",
+        "logo_url",
+        "support_email",
+        "from_email",
+        "allowed_sign_in_methods",
+        "default_access_policy",
+        "allow_self_signup",
+        "fhir_base_url",
+    )
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = ProjectSettingsForm(
+            project=self.project, initial={name: getattr(self.project, name) for name in self.fields}
+        )
+        return self.render(request, "portal/settings.html", {"form": form})
+
+    def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = ProjectSettingsForm(request.POST, project=self.project)
+        if form.is_valid():
+            try:
+                services.project_update(project=self.project, actor=self.actor, **form.cleaned_data)
+            except ApplicationError as error:
+                form_add_service_error(form, error)
+            else:
+                flash.flash(request, flash.PROJECT_SAVED)
+                response = redirect("portal:project_settings", project_slug=self.project.slug)
+                response.status_code = 303
+                return response
+        return self.render(request, "portal/settings.html", {"form": form}, status=400)

@@ -27,6 +27,7 @@ from identity.errors import ApplicationError, ErrorCode, error_body, error_field
 from identity.portal import ACTOR_CLASS
 
 if TYPE_CHECKING:
+    from accounts.models import Membership, Project
     from audit.context import Actor
 
 # The tenancy app's gate for API callers (sessions, user tokens bound to their client's project,
@@ -107,8 +108,9 @@ class ProjectAdminApi(APIView):
     # A member without an admin role: 403 `permission_denied`.
     # (Comments, not a docstring: drf-spectacular would copy a docstring into every operation.)
 
-    project = None
-    my_membership = None
+    # Set by initial() before any handler runs.
+    project: Project
+    my_membership: Membership
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication and permissions first (401 before 404)

@@ -46,6 +46,7 @@ def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
 # --- Members and access policies (accounts) -------------------------------------------------------
 
 MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
+PROJECT_SAVED = Flash(messages.SUCCESS, _("Saved the project's settings."))
 MEMBERSHIP_DEACTIVATED = Flash(messages.SUCCESS, _("{user} was deactivated."))
 MEMBERSHIP_REACTIVATED = Flash(messages.SUCCESS, _("{user} was reactivated."))
 POLICY_SAVED = Flash(messages.SUCCESS, _("Saved the policy {name}."))
@@ -72,6 +73,10 @@ MESSAGE_QUEUED_AGAIN = Flash(messages.SUCCESS, _("Queued the message to {email} 
 # --- OAuth clients and connected apps (oauth) -----------------------------------------------------
 
 CLIENT_CREATED_PUBLIC = Flash(messages.SUCCESS, _("Created {name}. Public clients have no secret."))
+CLIENT_CREATED_KEYS = Flash(
+    messages.SUCCESS,
+    _("Created {name}. It signs in with its private key (private_key_jwt): it has no secret."),
+)
 CLIENT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
 CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
 CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))

@@ -53,6 +53,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("o/", include("oauth.urls")),
     path(".well-known/openid-configuration", oauth_views.openid_configuration, name="openid-configuration"),
+    path(".well-known/smart-configuration", oauth_views.smart_configuration, name="smart-configuration"),
     path(
         ".well-known/oauth-authorization-server",
         oauth_views.authorization_server_metadata,

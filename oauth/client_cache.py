@@ -30,7 +30,7 @@ def client_cached(client_id: str) -> Client | None:
         if entry is not None and now - entry[0] < ttl:
             return copy.copy(entry[1]) if entry[1] is not None else None
     try:
-        client = Client.objects.get(client_id=client_id)
+        client = Client.objects.select_related("project").get(client_id=client_id)
     except (Client.DoesNotExist, ValueError):
         client = None
     if ttl > 0:

@@ -37,6 +37,12 @@ def subject_for(*, user, client) -> str:
     return str(user.pk) if user is not None else f"client:{client.client_id}"
 
 
+def access_token_audience(client) -> str:
+    """`aud` of the client's access tokens: the project's FHIR server when it has one (SMART),
+    else this deployment's API."""
+    return client.project.fhir_base_url or f"{app_settings.ISSUER}/api"
+
+
 def generate_access_token(request, refresh_token: bool = False) -> str:
     client = request.client
     user = (
@@ -48,9 +54,9 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         user = None
     now = int(time.time())
     jti = uuid.uuid4().hex
-    # One audience: this deployment's API. A client-supplied `resource` (RFC 8707) is not
-    # trusted to name the audience until clients get a resource allow-list.
-    audience = f"{app_settings.ISSUER}/api"
+    # The project's FHIR server or this deployment's API. A client-supplied `resource` (RFC 8707)
+    # is not trusted to name the audience; /o/authorize checks `aud` against the project's.
+    audience = access_token_audience(client)
     claims = {
         "iss": app_settings.ISSUER,
         "sub": subject_for(user=user, client=client),

@@ -81,6 +81,19 @@ def auth_time_of(request):
     return request.user.last_login or clock.now()
 
 
+def audience_problem(request, project) -> str:
+    """SMART: a project with a FHIR server requires `aud` (or its synonym `resource`) to name it,
+    so a token meant for one FHIR server is never obtained for another. "" when fine."""
+    if not project.fhir_base_url:
+        return ""
+    audience = (request.GET.get("aud") or request.GET.get("resource") or "").strip().rstrip("/")
+    if not audience:
+        return f"aud is required: the FHIR server's base URL, {project.fhir_base_url}."
+    if audience != project.fhir_base_url:
+        return f"aud {audience} is not this project's FHIR server ({project.fhir_base_url})."
+    return ""
+
+
 def sign_in_acceptable_for(request, project) -> bool:
     """The session's way of signing in satisfies the client's project (federation's rule)."""
     from allauth.account.authentication import get_authentication_records
@@ -161,6 +174,63 @@ def discovery_document() -> dict:
         "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,
     }
+
+
+# SMART App Launch 2 capabilities this server really has (tests/oauth/test_smart_configuration.py).
+SMART_CAPABILITIES = [
+    "launch-ehr",
+    "launch-standalone",
+    "authorize-post",
+    "client-public",
+    "client-confidential-symmetric",
+    "sso-openid-connect",
+    "context-banner",
+    "context-style",
+    "context-ehr-patient",
+    "context-ehr-encounter",
+    "context-standalone-patient",
+    "permission-offline",
+    "permission-patient",
+    "permission-user",
+    "permission-v1",
+    "permission-v2",
+]
+SMART_SCOPES_SUPPORTED = [
+    *NAMED_SCOPES,
+    "patient/*.rs",
+    "patient/*.cruds",
+    "user/*.rs",
+    "user/*.cruds",
+    "system/*.rs",
+    "system/*.cruds",
+]
+
+
+def smart_configuration_document() -> dict:
+    """`/.well-known/smart-configuration` (SMART App Launch 2 §Conformance): every required
+    field, the recommended ones we support, absolute URLs."""
+    oidc = discovery_document()
+    return {
+        "issuer": oidc["issuer"],
+        "jwks_uri": oidc["jwks_uri"],
+        "authorization_endpoint": oidc["authorization_endpoint"],
+        "token_endpoint": oidc["token_endpoint"],
+        "grant_types_supported": oidc["grant_types_supported"],
+        "token_endpoint_auth_methods_supported": oidc["token_endpoint_auth_methods_supported"],
+        "scopes_supported": SMART_SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "introspection_endpoint": oidc["introspection_endpoint"],
+        "revocation_endpoint": oidc["revocation_endpoint"],
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": SMART_CAPABILITIES,
+    }
+
+
+@cors
+@never_cache
+def smart_configuration(request: HttpRequest) -> JsonResponse:
+    # application/json whatever the Accept header (SMART: SHALL).
+    return JsonResponse(smart_configuration_document())
 
 
 @cors
@@ -283,6 +353,8 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._deny(credentials, client, errors.AccountNotAllowed())
         if not sign_in_acceptable_for(request, client.project):
             return self._deny(credentials, client, errors.SignInMethodNotAccepted())
+        if problem := audience_problem(request, client.project):
+            return self._deny(credentials, client, errors.InvalidRequest(problem))
         if self.scope_grant is not None and not scopes:
             reasons = "; ".join(f"{o.requested}: {o.reason}" for o in self.scope_grant.changed)
             return self._deny(

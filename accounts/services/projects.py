@@ -63,6 +63,7 @@ PROJECT_SETTINGS = (
     "mfa_required",
     "default_access_policy",
     "allow_self_signup",
+    "fhir_base_url",
 )
 
 

@@ -106,6 +106,7 @@ def test_portal_sections_are_contributed_by_the_apps_in_order():
         ("webhooks", "portal:webhooks"),
         ("outbox", "portal:outbox"),
         ("audit", "portal:audit"),
+        ("settings", "portal:project_settings"),
     ]
 
 
