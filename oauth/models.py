@@ -20,7 +20,7 @@ from oauth2_provider.models import (
 
 from identity.crypto import EncryptedTextField
 from oauth.constants import GrantType as GrantType  # defined once there; importable from here too
-from oauth.constants import SigningAlgorithm
+from oauth.constants import SigningAlgorithm, TokenEndpointAuthMethod
 
 
 class ClientRole(models.TextChoices):
@@ -54,6 +54,18 @@ class Client(AbstractApplication):
     ALGORITHM_CHOICES = (("", "No OIDC support"), *SigningAlgorithm.choices)
     algorithm = models.CharField(max_length=5, choices=ALGORITHM_CHOICES, default="RS256", blank=True)
 
+    # How the client authenticates (oauth/client_auth.py). oauth.services sets it: none for public
+    # clients, a secret method or private_key_jwt (RFC 7523) for confidential ones. A
+    # private_key_jwt client has no usable secret and exactly one of `jwks_uri` / `jwks`: the
+    # public keys its assertions are verified with.
+    token_endpoint_auth_method = models.CharField(
+        max_length=32,
+        choices=TokenEndpointAuthMethod.choices,
+        default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+    )
+    jwks_uri = models.URLField(max_length=2000, blank=True)
+    jwks = models.JSONField(default=dict, blank=True)
+
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
         ordering = ["name"]
@@ -80,6 +92,10 @@ class Client(AbstractApplication):
         `authorization_grant_type`, never answers for a client with several grants.
         """
         return bool(set(self.allowed_grant_types) & {g.replace("-", "_") for g in grant_types})
+
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        return self.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT
 
     @property
     def allowed_scope_set(self) -> set[str]:
