@@ -8,6 +8,7 @@ record, tokens revoked, client cache forgotten).
 """
 
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audit.context import Actor
@@ -25,7 +26,14 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "is_active",
         "created",
     )
-    list_filter = ("client_type", "authorization_grant_type", "is_active", "skip_authorization", "project")
+    list_filter = (
+        "client_type",
+        "authorization_grant_type",
+        "token_endpoint_auth_method",
+        "is_active",
+        "skip_authorization",
+        "project",
+    )
     search_fields = ("name", "client_id", "project__name")
     raw_id_fields = ("user", "project", "access_policy")
     exclude = ("client_secret", "retiring_client_secret", "hash_client_secret")
@@ -38,6 +46,7 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "updated",
     )
     list_select_related = ("project",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # jwks_uri; Django 6's default
     actions = ("disable_clients", "enable_clients", "delete_clients")
 
     @admin.action(description=_("Disable (revokes their tokens)"), permissions=["manage"])

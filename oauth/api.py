@@ -11,6 +11,7 @@ from accounts import selectors as account_selectors
 from identity.api import Pagination, ProjectAdminApi
 from identity.api_schema import PROJECT_API_ERRORS
 from oauth import selectors, services
+from oauth.constants import TokenEndpointAuthMethod
 from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
 from oauth.scopes import ScopeError, scope_parse
 
@@ -31,6 +32,9 @@ class ClientOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
     created = serializers.DateTimeField()
     secret_rotated_at = serializers.DateTimeField(allow_null=True)
+    token_endpoint_auth_method = serializers.CharField()
+    jwks_uri = serializers.CharField()
+    jwks = serializers.JSONField(help_text="The client's public keys (a JWKS), or {}.")
 
     def get_redirect_uris(self, client: Client) -> list[str]:
         return client.redirect_uris.split()
@@ -42,7 +46,8 @@ class ClientOutput(serializers.Serializer):
 class ClientWithSecretOutput(serializers.Serializer):
     client = ClientOutput()
     client_secret = serializers.CharField(
-        allow_null=True, help_text="Shown only in this response; store it now."
+        allow_null=True,
+        help_text="Shown only in this response; store it now. Null for public and private_key_jwt clients.",
     )
 
 
@@ -84,6 +89,33 @@ class ClientInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ClientRole.values, required=False, allow_blank=True, default="")
     access_policy = serializers.UUIDField(required=False, allow_null=True, default=None)
     algorithm = serializers.ChoiceField(choices=SigningAlgorithm.values, default=SigningAlgorithm.RS256)
+    token_endpoint_auth_method = serializers.ChoiceField(
+        choices=TokenEndpointAuthMethod.values,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=(
+            "How the client authenticates at the token endpoint. Default: client_secret_basic for "
+            "confidential clients (either secret method works), none for public ones. "
+            "private_key_jwt (RFC 7523, SMART Backend Services) needs jwks_uri or jwks and gets no secret."
+        ),
+    )
+    jwks_uri = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="private_key_jwt: an https URL.",
+    )
+    jwks = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text='private_key_jwt: the public keys, {"keys": [...]} (RSA or EC P-256/P-384, no private parts).',
+    )
+
+
+# A PUT that names none of these keeps how the client authenticates.
+_AUTH_FIELDS = ("token_endpoint_auth_method", "jwks_uri", "jwks")
 
 
 def _client_input(project, data: dict) -> services.ClientInput:
@@ -147,7 +179,16 @@ class ClientDetailApi(ProjectAdminApi):
     )
     def put(self, request: Request, project_id, client_pk) -> Response:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
-        serializer = ClientInputSerializer(data={"client_type": client.client_type, **request.data})
+        kept = (
+            {}
+            if any(name in request.data for name in _AUTH_FIELDS)
+            else {
+                "token_endpoint_auth_method": client.token_endpoint_auth_method,
+                "jwks_uri": client.jwks_uri,
+                "jwks": client.jwks,
+            }
+        )
+        serializer = ClientInputSerializer(data={"client_type": client.client_type, **kept, **request.data})
         serializer.is_valid(raise_exception=True)
         client = services.client_update(
             client=client, actor=self.actor, data=_client_input(self.project, serializer.validated_data)

@@ -47,6 +47,26 @@ class AppSettings:
         return int(self._setting("CLIENT_CACHE_SECONDS", 5))
 
     @property
+    def CLIENT_JWKS_CACHE_SECONDS(self) -> int:
+        """How long a private_key_jwt client's JWKS fetched from its `jwks_uri` is trusted."""
+        return int(self._setting("CLIENT_JWKS_CACHE_SECONDS", 300))
+
+    @property
+    def CLIENT_JWKS_REFETCH_COOLDOWN(self) -> int:
+        """At most one early refetch of a `jwks_uri` (for an unknown `kid`) per this many seconds."""
+        return int(self._setting("CLIENT_JWKS_REFETCH_COOLDOWN", 60))
+
+    @property
+    def CLIENT_JWKS_TIMEOUT(self) -> float:
+        """Seconds to connect to, and to read, a client's `jwks_uri`."""
+        return float(self._setting("CLIENT_JWKS_TIMEOUT", 5))
+
+    @property
+    def CLIENT_JWKS_ALLOW_HTTP_LOOPBACK(self) -> bool:
+        """Plain http `jwks_uri`s on 127.0.0.1 / localhost (development and tests); also under DEBUG."""
+        return bool(self._setting("CLIENT_JWKS_ALLOW_HTTP_LOOPBACK", False) or settings.DEBUG)
+
+    @property
     def SIGNING_KEY_PEM(self) -> str:
         """An RS256 private key (PEM) from the environment; otherwise keys live in the database."""
         return str(getattr(settings, "OIDC_SIGNING_KEY", "") or "")

@@ -1,19 +1,46 @@
-"""Client authentication with a secret (RFC 6749 §2.3.1), for the token and introspection endpoints.
+"""Client authentication at the token, revocation and introspection endpoints.
 
-One reader of the credentials a request presents and one check of a secret (the current
-one, or the previous one while its rotation grace lasts). The validator (token,
-revocation) and introspection both call these two functions and nothing else.
+One reader of the credentials a request presents, one check of a secret (RFC 6749 §2.3.1: the
+current one, or the previous one while its rotation grace lasts) and one check of a signed
+client assertion (`private_key_jwt`, RFC 7523 §2.2 / §3, as SMART Backend Services use it).
+The validator (token, revocation) and introspection both call `client_authenticate` and
+nothing else.
+
+A client authenticates the one way it is registered for: a `private_key_jwt` client only with
+an assertion (a secret is refused), every other client only with its secret (an assertion is
+refused). The two secret methods are interchangeable (Basic header or body).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from django.contrib.auth.hashers import check_password
+from django.core.cache import cache
+from django.urls import reverse
 
 from identity.clock import clock
+from oauth.app_settings import app_settings
+from oauth.client_keys import PRIVATE_MEMBERS, JwksUnavailable, client_signing_keys, key_algorithms
+from oauth.constants import ASSERTION_SIGNING_ALGORITHMS
+from oauth.errors import InvalidClient
+
+if TYPE_CHECKING:
+    from oauth.models import Client
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# The request parameters client authentication reads (besides the Authorization header).
+CLIENT_AUTH_PARAMETERS = ("client_id", "client_secret", "client_assertion_type", "client_assertion")
+ASSERTION_MAX_LIFETIME_SECONDS = 300  # exp at most this far ahead
+ASSERTION_LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
+MAX_ASSERTION_LENGTH = 16 * 1024
 
 
 def _is_basic(authorization: str) -> bool:
@@ -70,3 +97,171 @@ def client_secret_matches(client, secret: str) -> bool:
         and client.retiring_secret_expires_at > clock.now()
         and check_password(secret, client.retiring_client_secret)
     )
+
+
+def presents_assertion(params: Mapping[str, Any]) -> bool:
+    """Does the request carry a client assertion (RFC 7521 §4.2)?"""
+    return bool(params.get("client_assertion") or params.get("client_assertion_type"))
+
+
+def client_authenticate(
+    *, authorization: str, params: Mapping[str, Any], load_client: Callable[[str], Client | None]
+) -> Client:
+    """The client a request authenticates as: by its secret or by a signed assertion.
+
+    `params` holds the request's CLIENT_AUTH_PARAMETERS, `load_client` finds a usable client by
+    its id (None when unknown or disabled). Raises `InvalidClient` (its description says what
+    was wrong) when the request does not authenticate a client.
+    """
+    if presents_assertion(params):
+        return _client_by_assertion(authorization=authorization, params=params, load_client=load_client)
+    credentials = presented_credentials(
+        authorization=authorization,
+        client_id=params.get("client_id"),
+        client_secret=params.get("client_secret"),
+    )
+    if credentials is None:
+        raise InvalidClient()
+    client = load_client(credentials[0])
+    if client is None:
+        raise InvalidClient()
+    if client.uses_private_key_jwt:
+        raise InvalidClient(
+            "This client authenticates with a signed JWT (private_key_jwt), not a secret: send "
+            "client_assertion_type and client_assertion."
+        )
+    if not client_secret_matches(client, credentials[1]):
+        raise InvalidClient()
+    return client
+
+
+# --- private_key_jwt (RFC 7523) ---------------------------------------------------------------------
+
+
+def token_endpoint_audiences() -> tuple[str, ...]:
+    """What an assertion's `aud` may be: our token endpoint URL (with or without its final slash)."""
+    url = f"{app_settings.ISSUER}{reverse('oauth:token')}"
+    return (url, url.rstrip("/"))
+
+
+def _client_by_assertion(
+    *, authorization: str, params: Mapping[str, Any], load_client: Callable[[str], Client | None]
+) -> Client:
+    import jwt
+    from jwt.exceptions import PyJWTError
+
+    if _is_basic(authorization) or params.get("client_secret"):
+        raise InvalidClient(
+            "Use one way of client authentication per request: a client assertion or a secret, not both."
+        )
+    if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+        raise InvalidClient(f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}.")
+    assertion = params.get("client_assertion")
+    if not isinstance(assertion, str) or not assertion:
+        raise InvalidClient("The client_assertion parameter is missing.")
+    if len(assertion) > MAX_ASSERTION_LENGTH:
+        raise InvalidClient("The client assertion is too long.")
+    try:
+        header = jwt.get_unverified_header(assertion)
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except PyJWTError:
+        raise InvalidClient("The client assertion is not a signed JWT.") from None
+    if header.get("alg") not in ASSERTION_SIGNING_ALGORITHMS:
+        raise InvalidClient(
+            f"The client assertion must be signed with {', '.join(ASSERTION_SIGNING_ALGORITHMS)}."
+        )
+    client_id = unverified.get("iss")
+    if not isinstance(client_id, str) or not client_id or unverified.get("sub") != client_id:
+        raise InvalidClient("The client assertion's iss and sub must both be the client_id.")
+    if params.get("client_id") and params.get("client_id") != client_id:
+        raise InvalidClient("The client assertion's iss and sub must be the client_id the request names.")
+    client = load_client(client_id)
+    if client is None:
+        raise InvalidClient()
+    if not client.uses_private_key_jwt:
+        raise InvalidClient(
+            "This client is not registered for private_key_jwt: it cannot use a client assertion."
+        )
+    claims = _verified_claims(assertion, header, client)
+    _check_claims(claims, client)
+    return client
+
+
+def _verified_claims(assertion: str, header: dict, client: Client) -> dict:
+    """The assertion's claims, once its signature verifies with one of the client's keys."""
+    import jwt
+    from jwt.exceptions import PyJWTError
+
+    alg, kid = header["alg"], header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise InvalidClient("The client assertion's kid must be a string.")
+    try:
+        keys = client_signing_keys(client, kid=kid)
+    except JwksUnavailable:
+        raise InvalidClient("The client's keys could not be fetched from its jwks_uri.") from None
+    candidates = [
+        key
+        for key in keys
+        if (kid is None or key.get("kid") == kid)
+        and alg in key_algorithms(key)
+        and not any(member in key for member in PRIVATE_MEMBERS)
+    ]
+    if not candidates:
+        raise InvalidClient(f"No key of this client matches the assertion's kid and alg ({alg}).")
+    for key in candidates:
+        try:
+            payload = jwt.PyJWS().decode(assertion, key=jwt.PyJWK(key, alg).key, algorithms=[alg])
+        except (PyJWTError, ValueError, TypeError):
+            continue  # not signed with this key (or the JWK is not a usable key)
+        try:
+            claims = json.loads(payload)
+        except ValueError:
+            claims = None
+        if not isinstance(claims, dict):
+            raise InvalidClient("The client assertion's payload is not a JSON object.")
+        return claims
+    raise InvalidClient("The client assertion's signature does not verify with this client's keys.")
+
+
+def _numeric_date(value: Any) -> float | None:
+    """A JWT NumericDate (RFC 7519 §2), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _check_claims(claims: dict, client: Client) -> None:
+    """RFC 7523 §3 on a verified assertion: iss, sub, aud, exp (and nbf, iat), a single-use jti."""
+    if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
+        raise InvalidClient("The client assertion's iss and sub must both be the client_id.")
+    audiences = token_endpoint_audiences()
+    aud = claims.get("aud")
+    values = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if not values or any(value not in audiences for value in values):
+        raise InvalidClient(f"The client assertion's aud must be the token endpoint URL, {audiences[0]}.")
+    now = time.time()  # JWT times are real time (docs/ARCHITECTURE.md), like PyJWT's own checks
+    exp = _numeric_date(claims.get("exp"))
+    if exp is None:
+        raise InvalidClient("The client assertion must have an exp claim (seconds since the epoch).")
+    if exp <= now - ASSERTION_LEEWAY_SECONDS:
+        raise InvalidClient("The client assertion has expired.")
+    if exp > now + ASSERTION_MAX_LIFETIME_SECONDS + ASSERTION_LEEWAY_SECONDS:
+        raise InvalidClient("The client assertion's exp may be at most 5 minutes from now.")
+    for name in ("nbf", "iat"):
+        moment = _numeric_date(claims.get(name)) if name in claims else now
+        if moment is None or moment > now + ASSERTION_LEEWAY_SECONDS:
+            raise InvalidClient(
+                f"The client assertion's {name} must be a time (seconds since the epoch), not in the future."
+            )
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > 256:
+        raise InvalidClient(
+            "The client assertion must have a jti claim (a unique id, at most 256 characters)."
+        )
+    # Single use: remembered (in Redis in production, shared by every process) until it expires.
+    digest = hashlib.sha256(f"{client.client_id}\0{jti}".encode()).hexdigest()
+    remember_for = max(1, int(exp - now) + ASSERTION_LEEWAY_SECONDS + 1)
+    if not cache.add(f"oauth:client-assertion-jti:{digest}", 1, remember_for):
+        raise InvalidClient(
+            "This client assertion was used before: sign a new one (a new jti) for every request."
+        )

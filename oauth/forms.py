@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from accounts.models import AccessPolicy
+from oauth.constants import TokenEndpointAuthMethod
 from oauth.models import Client, ClientRole, GrantType, SigningAlgorithm
 from oauth.scopes import NAMED_SCOPES, scope_errors
 
@@ -53,6 +56,28 @@ class ClientForm(forms.Form):
     algorithm = forms.ChoiceField(
         choices=SigningAlgorithm.choices, initial=SigningAlgorithm.RS256, label="ID token signature"
     )
+    token_endpoint_auth_method = forms.ChoiceField(
+        choices=[("", "Default (a secret for confidential clients, none for public ones)")]
+        + TokenEndpointAuthMethod.choices,
+        required=False,
+        label="Client authentication",
+        help_text=(
+            "private_key_jwt (SMART Backend Services): the client signs a short-lived JWT with its "
+            "private key and has no secret; give its public keys below, as a JWKS URL or a JWKS."
+        ),
+    )
+    jwks_uri = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="JWKS URL",
+        help_text="private_key_jwt: an https URL serving the client's public keys.",
+    )
+    jwks = forms.CharField(
+        required=False,
+        label="JWKS",
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text='private_key_jwt: the public keys as JSON, {"keys": [...]}. Never the private key.',
+    )
 
     def __init__(self, *args, project, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +97,18 @@ class ClientForm(forms.Form):
         # One list for the service: the named scopes ticked plus the resource scopes typed.
         cleaned["scopes"] = [*cleaned.get("scopes", []), *cleaned.get("resource_scopes", [])]
         return cleaned
+
+    def clean_jwks(self) -> dict:
+        text = (self.cleaned_data.get("jwks") or "").strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(f"This is not valid JSON ({error}).") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Give a JSON object: {"keys": [...]}.')
+        return value
 
     def clean_redirect_uris(self) -> list[str]:
         return [
@@ -96,4 +133,7 @@ def client_initial(client: Client) -> dict:
         "role": client.role,
         "access_policy": client.access_policy,
         "algorithm": client.algorithm or "RS256",
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "jwks_uri": client.jwks_uri,
+        "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
     }

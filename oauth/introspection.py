@@ -12,9 +12,10 @@ import uuid
 from django.http import HttpRequest
 
 from identity.clock import clock
+from oauth import client_auth
 from oauth.app_settings import app_settings
-from oauth.client_auth import client_secret_matches, presented_credentials
 from oauth.client_cache import client_cached
+from oauth.errors import InvalidClient
 from oauth.models import AccessToken, Client, RefreshToken
 from oauth.rules import token_user_allowed, token_user_may_use_client
 from oauth.tokens import token_checksum
@@ -22,18 +23,20 @@ from oauth.validators import refresh_token_expired
 
 
 def client_authenticate(request: HttpRequest) -> Client | None:
-    """The confidential client that authenticated with basic or post credentials, else None."""
-    credentials = presented_credentials(
-        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
-        client_id=request.POST.get("client_id"),
-        client_secret=request.POST.get("client_secret"),
-    )
-    if credentials is None:
+    """The confidential client that authenticated (secret or private_key_jwt assertion), else None."""
+
+    def load(client_id: str) -> Client | None:
+        client = client_cached(client_id)
+        if client is None or not client.is_active or client.client_type != Client.CLIENT_CONFIDENTIAL:
+            return None
+        return client
+
+    try:
+        return client_auth.client_authenticate(
+            authorization=request.META.get("HTTP_AUTHORIZATION", ""), params=request.POST, load_client=load
+        )
+    except InvalidClient:
         return None
-    client = client_cached(credentials[0])
-    if client is None or not client.is_active or client.client_type != Client.CLIENT_CONFIDENTIAL:
-        return None
-    return client if client_secret_matches(client, credentials[1]) else None
 
 
 _ACCESS_FIELDS = (

@@ -58,12 +58,12 @@ class Client(AbstractApplication):
     # clients, a secret method or private_key_jwt (RFC 7523) for confidential ones. A
     # private_key_jwt client has no usable secret and exactly one of `jwks_uri` / `jwks`: the
     # public keys its assertions are verified with.
-    token_endpoint_auth_method = models.CharField(
+    token_endpoint_auth_method: models.CharField[str, str] = models.CharField(
         max_length=32,
         choices=TokenEndpointAuthMethod.choices,
         default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
     )
-    jwks_uri = models.URLField(max_length=2000, blank=True)
+    jwks_uri: models.URLField[str, str] = models.URLField(max_length=2000, blank=True)
     jwks = models.JSONField(default=dict, blank=True)
 
     class Meta(AbstractApplication.Meta):

@@ -21,6 +21,8 @@ from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cache_forget
+from oauth.client_keys import jwks_problems, jwks_uri_problem
+from oauth.constants import TokenEndpointAuthMethod
 from oauth.models import AccessToken, Client, ClientRole, Consent, GrantType, RefreshToken
 from oauth.scopes import PORTAL_READ, PORTAL_WRITE, ROLE_SCOPES, scope_errors
 
@@ -82,12 +84,49 @@ class ClientInput:
     access_policy: AccessPolicy | None = None
     description: str = ""
     algorithm: str = "RS256"
+    # "" = the default of the client type: client_secret_basic (confidential), none (public).
+    token_endpoint_auth_method: str = ""
+    # private_key_jwt only, exactly one of them: where its public keys are, or the keys (a JWKS).
+    jwks_uri: str = ""
+    jwks: dict | None = None
 
 
 @dataclass(frozen=True)
 class IssuedClient:
     client: Client
-    client_secret: str | None  # shown once; None for public clients
+    client_secret: str | None  # shown once; None for public and private_key_jwt clients
+
+
+def _auth_method_errors(data: ClientInput) -> tuple[str, dict[str, list[str]]]:
+    """The client's token endpoint authentication method (its type's default when not given),
+    and what is wrong with it and its keys."""
+    errors: dict[str, list[str]] = {}
+    public = data.client_type == Client.CLIENT_PUBLIC
+    method = data.token_endpoint_auth_method or (
+        TokenEndpointAuthMethod.NONE if public else TokenEndpointAuthMethod.CLIENT_SECRET_BASIC
+    )
+    if method not in TokenEndpointAuthMethod.values:
+        errors["token_endpoint_auth_method"] = [f"Choose from {', '.join(TokenEndpointAuthMethod.values)}."]
+    elif public and method != TokenEndpointAuthMethod.NONE:
+        errors["token_endpoint_auth_method"] = ["A public client has no credentials: its method is none."]
+    elif not public and method == TokenEndpointAuthMethod.NONE:
+        errors["token_endpoint_auth_method"] = [
+            "A confidential client authenticates: choose a secret method or private_key_jwt."
+        ]
+    jwks_uri, jwks = data.jwks_uri.strip(), data.jwks or None
+    if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
+        if bool(jwks_uri) == bool(jwks):
+            errors["jwks_uri"] = ["A private_key_jwt client needs exactly one of a JWKS URL or a JWKS."]
+        elif jwks_uri and (problem := jwks_uri_problem(jwks_uri)):
+            errors["jwks_uri"] = [problem]
+        elif jwks and (problems := jwks_problems(jwks)):
+            errors["jwks"] = problems
+    else:
+        if jwks_uri:
+            errors["jwks_uri"] = ["Only a private_key_jwt client has a JWKS URL."]
+        if jwks:
+            errors["jwks"] = ["Only a private_key_jwt client has a JWKS."]
+    return method, errors
 
 
 def _validate(data: ClientInput, project: Project) -> dict:
@@ -120,6 +159,8 @@ def _validate(data: ClientInput, project: Project) -> dict:
             errors[name] = ["Between 60 seconds and 90 days."]
     if data.access_token_lifetime and data.access_token_lifetime > 24 * 3600:
         errors["access_token_lifetime"] = ["At most 24 hours (SMART recommends 1 hour)."]
+    auth_method, auth_errors = _auth_method_errors(data)
+    errors.update(auth_errors)
     redirect_uris: list[str] = []
     if GrantType.AUTHORIZATION_CODE in grants:
         try:
@@ -143,6 +184,9 @@ def _validate(data: ClientInput, project: Project) -> dict:
         "redirect_uris": redirect_uris,
         "primary": primary,
         "scopes": _scopes_with_role_defaults(data, grants),
+        "auth_method": auth_method,
+        "jwks_uri": data.jwks_uri.strip() if auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else "",
+        "jwks": (data.jwks or {}) if auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {},
     }
 
 
@@ -161,9 +205,11 @@ def _scopes_with_role_defaults(data: ClientInput, grants: list[str]) -> list[str
 
 @transaction.atomic
 def client_create(*, project: Project, actor: Actor, data: ClientInput) -> IssuedClient:
-    """Register a client. A confidential client's secret is returned once and stored hashed."""
+    """Register a client. A confidential client's secret is returned once and stored hashed; a
+    private_key_jwt client gets none (it proves itself with its keys)."""
     checked = _validate(data, project)
-    secret = _new_secret() if data.client_type == Client.CLIENT_CONFIDENTIAL else None
+    uses_keys = checked["auth_method"] == TokenEndpointAuthMethod.PRIVATE_KEY_JWT
+    secret = _new_secret() if data.client_type == Client.CLIENT_CONFIDENTIAL and not uses_keys else None
     client = Client(
         project=project,
         name=data.name.strip(),
@@ -179,8 +225,12 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         role=data.role,
         access_policy=data.access_policy,
         algorithm=data.algorithm or "RS256",
+        token_endpoint_auth_method=checked["auth_method"],
+        jwks_uri=checked["jwks_uri"],
+        jwks=checked["jwks"],
         hash_client_secret=True,
-        client_secret=_hash_secret(secret) if secret else "",
+        # A private_key_jwt client: the hash of a secret nobody knows (and client_auth refuses secrets).
+        client_secret=_hash_secret(secret or _new_secret()) if secret or uses_keys else "",
         user=actor.user,
     )
     client.save()
@@ -189,7 +239,12 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         actor=actor,
         project=project,
         target=client,
-        details={"grants": checked["grants"], "type": data.client_type, "role": data.role},
+        details={
+            "grants": checked["grants"],
+            "type": data.client_type,
+            "role": data.role,
+            "auth_method": checked["auth_method"],
+        },
     )
     return IssuedClient(client=client, client_secret=secret)
 
@@ -212,6 +267,14 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.skip_authorization = data.skip_consent
     client.role = data.role
     client.access_policy = data.access_policy
+    if checked["auth_method"] == TokenEndpointAuthMethod.PRIVATE_KEY_JWT and not client.uses_private_key_jwt:
+        # From a secret to keys: no secret works any more (a secret method again needs a rotation).
+        client.client_secret = _hash_secret(_new_secret())
+        client.retiring_client_secret = ""
+        client.retiring_secret_expires_at = None
+    client.token_endpoint_auth_method = checked["auth_method"]
+    client.jwks_uri = checked["jwks_uri"]
+    client.jwks = checked["jwks"]
     client.save()
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
     audit_record(action=AuditAction.CLIENT_UPDATED, actor=actor, project=client.project, target=client)
@@ -223,6 +286,13 @@ def client_rotate_secret(*, client: Client, actor: Actor, grace_seconds: int | N
     """A new secret (returned once); the previous one keeps working for the grace period."""
     if client.client_type != Client.CLIENT_CONFIDENTIAL:
         raise ApplicationError("Public clients have no secret.", code=ErrorCode.CONFLICT, status=409)
+    if client.uses_private_key_jwt:
+        raise ApplicationError(
+            "This client authenticates with its keys (private_key_jwt) and has no secret; change "
+            "its JWKS or JWKS URL instead.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        )
     client = Client.objects.select_for_update().get(pk=client.pk)
     secret = _new_secret()
     grace = app_settings.SECRET_ROTATION_GRACE if grace_seconds is None else grace_seconds

@@ -23,7 +23,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from identity.clock import clock
 from oauth.app_settings import app_settings
-from oauth.client_auth import client_secret_matches, presented_credentials
+from oauth.client_auth import CLIENT_AUTH_PARAMETERS, client_authenticate, presents_assertion
 from oauth.constants import GrantType
 from oauth.granting import scopes_grant
 from oauth.models import AccessToken, Client, Grant, RefreshToken
@@ -73,21 +73,33 @@ class Validator(OAuth2Validator):
 
     # --- client authentication ------------------------------------------------
     def authenticate_client(self, request, *args, **kwargs):
-        """RFC 6749 §2.3.1, the same way introspection authenticates (oauth/client_auth.py).
+        """RFC 6749 §2.3.1 and RFC 7523 §2.2, the same way introspection authenticates
+        (oauth/client_auth.py).
 
-        oauthlib's public hook, replacing DOT's private Basic/body helpers: the Basic header
-        (else the body) names the client, and its current secret or, during rotation, its
-        retiring one authenticates it.
+        oauthlib's public hook, replacing DOT's private Basic/body helpers: a secret (Basic
+        header, else the body; the current one or, during rotation, the retiring one) or a
+        signed client assertion (private_key_jwt). A refusal is oauthlib's invalid_client
+        carrying what was wrong.
         """
-        credentials = presented_credentials(
-            authorization=request.headers.get("Authorization", ""),
-            client_id=getattr(request, "client_id", None),
-            client_secret=getattr(request, "client_secret", None),
-        )
-        if credentials is None:
-            return False
-        client = self._load_application(credentials[0], request)
-        return client is not None and client_secret_matches(client, credentials[1])
+        from oauth.errors import InvalidClient
+
+        try:
+            client = client_authenticate(
+                authorization=request.headers.get("Authorization", ""),
+                params={name: getattr(request, name, None) for name in CLIENT_AUTH_PARAMETERS},
+                load_client=lambda client_id: self._load_application(client_id, request),
+            )
+        except InvalidClient as failure:
+            raise errors.InvalidClientError(description=failure.description, request=request) from None
+        request.client = client
+        return True
+
+    def client_authentication_required(self, request, *args, **kwargs):
+        """DOT's answer, and always for a request with a client assertion: its client_id is
+        optional (RFC 7523 §3), so DOT could not tell the client is confidential."""
+        if presents_assertion({name: getattr(request, name, None) for name in CLIENT_AUTH_PARAMETERS}):
+            return True
+        return super().client_authentication_required(request, *args, **kwargs)
 
     # --- grants and scopes ------------------------------------------------------
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):

@@ -27,6 +27,9 @@ def _input(data: dict) -> services.ClientInput:
         role=data.get("role", ""),
         access_policy=data.get("access_policy"),
         algorithm=data.get("algorithm", "RS256"),
+        token_endpoint_auth_method=data.get("token_endpoint_auth_method", ""),
+        jwks_uri=data.get("jwks_uri", ""),
+        jwks=data.get("jwks") or None,
     )
 
 
@@ -77,7 +80,9 @@ class ClientCreateView(ProjectAdminView):
             else:
                 if issued.client_secret:
                     return _show_secret(self, request, issued.client, issued.client_secret, "Client created")
-                flash.flash(request, flash.CLIENT_CREATED_PUBLIC, name=issued.client.name)
+                keys = issued.client.uses_private_key_jwt
+                done = flash.CLIENT_CREATED_KEYS if keys else flash.CLIENT_CREATED_PUBLIC
+                flash.flash(request, done, name=issued.client.name)
                 return redirect("portal:client", project_slug=self.project.slug, client_pk=issued.client.pk)
         return self.render(request, "portal/clients/form.html", {"form": form}, status=400)
 

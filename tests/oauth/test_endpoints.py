@@ -207,7 +207,9 @@ class TestDiscovery:
         assert set(doc["token_endpoint_auth_methods_supported"]) == {
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         }
+        assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "RS384", "ES256", "ES384"]
 
     def test_jwks_and_key_rotation(self, issuer, m2m_client):
         before = {k["kid"] for k in requests.get(f"{issuer}/o/jwks/", timeout=10).json()["keys"]}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Project
 from audit.context import Actor
 from identity.errors import ApplicationError
+from oauth.constants import TokenEndpointAuthMethod
 from oauth.models import Client, ClientRole, GrantType
 from oauth.scopes import NAMED_SCOPES
 from oauth.services import ClientInput, client_create
@@ -19,7 +21,9 @@ class Command(BaseCommand):
         "Create an OAuth client in a project and print its client_id (and secret, once). "
         "An automation client (client credentials) that calls the portal API needs --role: "
         "with --role admin it gets portal.read and portal.write, with --role member portal.read, "
-        "unless --scope names a portal scope itself."
+        "unless --scope names a portal scope itself. A backend service (SMART Backend Services) "
+        "that signs JWT assertions instead of sending a secret: --auth-method private_key_jwt with "
+        "--jwks-uri or --jwks-file; it gets no secret."
     )
 
     def add_arguments(self, parser) -> None:
@@ -53,6 +57,24 @@ class Command(BaseCommand):
             "(read and write; adds portal.read portal.write) or member (read only; adds "
             "portal.read). Without a role its tokens cannot call the portal API",
         )
+        parser.add_argument(
+            "--auth-method",
+            choices=[
+                TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+                TokenEndpointAuthMethod.CLIENT_SECRET_POST,
+                TokenEndpointAuthMethod.PRIVATE_KEY_JWT,
+            ],
+            default="",
+            help="how a confidential client authenticates at the token endpoint (default: a secret, "
+            "sent either way). private_key_jwt (RFC 7523): no secret; give --jwks-uri or --jwks-file",
+        )
+        keys = parser.add_mutually_exclusive_group()
+        keys.add_argument(
+            "--jwks-uri", default="", help="private_key_jwt: https URL of the client's public keys"
+        )
+        keys.add_argument(
+            "--jwks-file", default="", help="private_key_jwt: a file with the client's public keys (a JWKS)"
+        )
         parser.add_argument("--skip-consent", action="store_true")
         parser.add_argument("--json", action="store_true", help="print only the JSON credentials")
 
@@ -61,6 +83,12 @@ class Command(BaseCommand):
             project = Project.objects.get(slug=opts["project"])
         except Project.DoesNotExist as exc:
             raise CommandError(f"No project with slug {opts['project']!r}.") from exc
+        jwks = None
+        if opts["jwks_file"]:
+            try:
+                jwks = json.loads(Path(opts["jwks_file"]).read_text())
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"Cannot read a JWKS from {opts['jwks_file']}: {exc}") from exc
         data = ClientInput(
             name=opts["name"],
             client_type=Client.CLIENT_PUBLIC if opts["public"] else Client.CLIENT_CONFIDENTIAL,
@@ -69,6 +97,9 @@ class Command(BaseCommand):
             scopes=opts["scope"].split(),
             role=opts["role"],
             skip_consent=opts["skip_consent"],
+            token_endpoint_auth_method=opts["auth_method"],
+            jwks_uri=opts["jwks_uri"],
+            jwks=jwks,
         )
         try:
             issued = client_create(project=project, actor=Actor.system(), data=data)
@@ -79,7 +110,11 @@ class Command(BaseCommand):
         if issued.client_secret:
             credentials["client_secret"] = issued.client_secret
         if not opts["json"]:
-            self.stderr.write(
-                f"Created client {issued.client.name!r} in {project.name}. The secret is shown only now."
-            )
+            if issued.client_secret:
+                how = "The secret is shown only now."
+            elif issued.client.uses_private_key_jwt:
+                how = "It authenticates with its private key (private_key_jwt); it has no secret."
+            else:
+                how = "Public clients have no secret."
+            self.stderr.write(f"Created client {issued.client.name!r} in {project.name}. {how}")
         self.stdout.write(json.dumps(credentials))
