@@ -54,6 +54,7 @@ urlpatterns = [
     path("o/", include("oauth.urls")),
     path(".well-known/openid-configuration", oauth_views.openid_configuration, name="openid-configuration"),
     path(".well-known/smart-configuration", oauth_views.smart_configuration, name="smart-configuration"),
+    path("smart-style.json", oauth_views.smart_style, name="smart-style"),
     path(
         ".well-known/oauth-authorization-server",
         oauth_views.authorization_server_metadata,

@@ -73,7 +73,7 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         apply_to_each(request, queryset.select_related("project"), calls[operation], done=done)
 
 
-from oauth.models import Consent, SigningKey  # noqa: E402 - after the class DOT imports by path
+from oauth.models import Consent, LaunchContext, SigningKey  # noqa: E402 - after the class DOT imports by path
 
 
 @admin.register(SigningKey)
@@ -97,3 +97,13 @@ class ConsentAdmin(admin.ModelAdmin):
     list_display = ("user", "client", "scopes", "granted_at")
     search_fields = ("user__email", "client__name", "client__client_id")
     raw_id_fields = ("user", "client")
+
+
+@admin.register(LaunchContext)
+class LaunchContextAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """EHR launches registered through the API: who, which patient, when used (the value is hashed)."""
+
+    list_display = ("project", "patient", "encounter", "created_by", "created_at", "expires_at", "used_at")
+    list_filter = ("project",)
+    search_fields = ("patient", "encounter", "created_by")
+    exclude = ("launch_checksum",)

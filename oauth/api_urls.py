@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from oauth import api, api_simulator
+from oauth import api, api_launch, api_simulator
 
 project = "projects/<uuid:project_id>"
 client = f"{project}/clients/<int:client_pk>"
@@ -13,6 +13,9 @@ urlpatterns = [
     path(f"{client}/rotate-secret/", api.ClientRotateSecretApi.as_view(), name="api-client-rotate"),
     path(f"{client}/disable/", api.ClientDisableApi.as_view(), name="api-client-disable"),
     path(f"{client}/enable/", api.ClientEnableApi.as_view(), name="api-client-enable"),
+    path(
+        f"{project}/launch-contexts/", api_launch.LaunchContextCreateApi.as_view(), name="api-launch-contexts"
+    ),
     path(
         f"{project}/access-simulator/",
         api_simulator.AccessSimulatorApi.as_view(),

@@ -87,8 +87,10 @@ def client_secret_matches(client, secret: str) -> bool:
 
     Stored secrets are always hashed (DOT's ClientSecretField hashes on save), so Django's
     `check_password` decides, in constant time for our keyed hasher. An empty secret
-    never matches a confidential client (its stored hash is of a 384-bit secret).
+    never matches, whatever is stored (a public client's field holds a hash of "").
     """
+    if not secret:
+        return False
     if client.client_secret and check_password(secret, client.client_secret):
         return True
     return bool(

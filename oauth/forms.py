@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from oauth2_provider.forms import AllowForm
 
 from accounts.models import AccessPolicy
 from oauth.constants import TokenEndpointAuthMethod
@@ -137,3 +138,9 @@ def client_initial(client: Client) -> dict:
         "jwks_uri": client.jwks_uri,
         "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
     }
+
+
+class AuthorizeForm(AllowForm):
+    """DOT's consent form, plus the SMART EHR `launch` it must carry to the code."""
+
+    launch = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)

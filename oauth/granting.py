@@ -55,6 +55,20 @@ class ScopeGrant:
     def changed(self) -> list[ScopeOutcome]:
         return [o for o in self.outcomes if o.reason]
 
+    @property
+    def refusal(self) -> str:
+        """Why the whole request is refused (invalid_scope), "" when it is not: a scope that is
+        not understood, a named scope the client may not ask for, or nothing left to grant."""
+        if self.ignored or self.forbidden:
+            problems = [f"{i.scope} ({i.reason})" for i in self.ignored]
+            problems += [f"{s} (this client may not ask for it)" for s in self.forbidden]
+            return "Scope not granted: " + "; ".join(problems)
+        if not self.granted:
+            return "No requested scope can be granted: " + "; ".join(
+                f"{o.requested}: {o.reason}" for o in self.changed
+            )
+        return ""
+
 
 def policy_parameters(membership) -> dict[str, str]:
     """`%name` values of a membership: its access parameters, `profile`, and `patient` (the

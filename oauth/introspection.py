@@ -7,6 +7,7 @@ from the short per-process cache, client secrets checked with the keyed hasher.
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 
 from django.http import HttpRequest
@@ -18,7 +19,7 @@ from oauth.client_cache import client_cached
 from oauth.errors import InvalidClient
 from oauth.models import AccessToken, Client, RefreshToken
 from oauth.rules import token_user_allowed, token_user_may_use_client
-from oauth.tokens import token_checksum
+from oauth.tokens import access_token_audience, token_checksum
 from oauth.validators import refresh_token_expired
 
 
@@ -49,6 +50,7 @@ _ACCESS_FIELDS = (
     "application__client_id",
     "application__project_id",
     "application__is_active",
+    "launch_context",
 )
 _MARKER = "__introspection_checksum__"
 _compiled: dict[str, tuple[str, list, int]] = {}
@@ -83,6 +85,8 @@ def _access_row(checksum: str) -> dict | None:
     values = dict(zip(_ACCESS_FIELDS, row, strict=True))
     for name in ("expires", "created"):
         values[name] = _aware(values[name], connection)
+    if isinstance(values["launch_context"], str | bytes):  # SQLite hands JSON back as text
+        values["launch_context"] = json.loads(values["launch_context"] or "{}")
     for name in ("user_id", "application__project_id"):  # SQLite hands UUIDs back as hex text
         if values[name] is not None and not isinstance(values[name], uuid.UUID):
             values[name] = uuid.UUID(str(values[name]))
@@ -98,6 +102,18 @@ def _aware(value, connection):
     if value is not None and dj_timezone.is_naive(value):
         value = dj_timezone.make_aware(value, datetime.UTC)
     return value
+
+
+def _smart_claims(row: dict, caller: Client) -> dict:
+    """SMART additions: the launch context's `patient` / `encounter`, and the user's `fhirUser`."""
+    from accounts.selectors import membership_fhir_user
+
+    context = row.get("launch_context") or {}
+    claims = {name: context[name] for name in ("patient", "encounter") if context.get(name)}
+    if row["user_id"] is not None and caller.project.fhir_base_url:
+        if fhir_user := membership_fhir_user(user=row["user_id"], project=caller.project):
+            claims["fhirUser"] = fhir_user
+    return claims
 
 
 def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | None:
@@ -125,9 +141,10 @@ def token_introspect(*, token: str, caller: Client, hint: str = "") -> dict | No
                 "exp": int(row["expires"].timestamp()),
                 "iat": int(row["created"].timestamp()),
                 "iss": app_settings.ISSUER,
-                "aud": f"{app_settings.ISSUER}/api",
+                "aud": access_token_audience(caller),
                 "jti": row["jti"],
                 "project": str(row["application__project_id"]),
+                **_smart_claims(row, caller),
             }
     # Refresh tokens are introspected rarely: the plain ORM path and the token endpoint's own rules.
     refresh = (

@@ -9,6 +9,8 @@ let a replayed authorization code revoke what it produced.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from oauth2_provider.models import (
     AbstractAccessToken,
@@ -110,6 +112,8 @@ class Grant(AbstractGrant):
     # How they authenticated (the ID token's `amr`) and, after a federated sign-in, the
     # upstream provider's issuer (`idp`).
     amr = models.JSONField(default=list, blank=True)
+    # SMART launch context the code was issued with: {"patient", "encounter", "need_patient_banner"}.
+    launch_context = models.JSONField(default=dict, blank=True)
     idp: models.CharField[str, str] = models.CharField(max_length=500, blank=True)
 
     class Meta(AbstractGrant.Meta):
@@ -120,6 +124,8 @@ class AccessToken(AbstractAccessToken):
     jti = models.CharField(max_length=64, unique=True, null=True, blank=True)
     # SHA-256 of the authorization code this token came from: a replayed code revokes it.
     authorization_code_checksum = models.CharField(max_length=64, blank=True, db_index=True)
+    # SMART launch context ({"patient", "encounter"}) for introspection; {} for none.
+    launch_context = models.JSONField(default=dict, blank=True)
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -128,6 +134,8 @@ class AccessToken(AbstractAccessToken):
 class RefreshToken(AbstractRefreshToken):
     authorization_code_checksum = models.CharField(max_length=64, blank=True, db_index=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Carried to every access token refreshed from it.
+    launch_context = models.JSONField(default=dict, blank=True)
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
@@ -186,3 +194,27 @@ class Consent(models.Model):
 
     def covers(self, scopes: list[str]) -> bool:
         return set(scopes) <= set(self.scopes.split())
+
+
+class LaunchContext(models.Model):
+    """An EHR launch (SMART App Launch): the patient / encounter an EHR session is about,
+    registered by the project's resource server and handed to the app as an opaque `launch`.
+
+    Only a hash of the `launch` value is stored; it is single-use and short-lived.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("accounts.Project", on_delete=models.CASCADE, related_name="+")
+    launch_checksum = models.CharField(max_length=64, unique=True)
+    patient = models.CharField(max_length=64, blank=True)
+    encounter = models.CharField(max_length=64, blank=True)
+    created_by = models.CharField(max_length=255, blank=True)  # the actor's label
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"launch {self.pk} (patient {self.patient or '-'})"

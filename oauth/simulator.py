@@ -157,15 +157,9 @@ def _notes(*, membership, client, grant, grant_type: str) -> list[str]:
             "This member may not get tokens: the user or the membership is deactivated, or the "
             "email address is not verified. The sign-in would end with access_denied."
         )
-    # As Validator.validate_scopes answers the same ScopeGrant: a scope not understood or not
-    # allowed, or nothing left to grant, refuses the whole request.
-    if grant.ignored or grant.forbidden:
-        notes.append(
-            "The whole request would be refused (invalid_scope): it names scopes that are not "
-            "understood or that this app may not ask for."
-        )
-    elif not grant.granted:
-        notes.append("Nothing can be granted, so the request would be refused (invalid_scope).")
+    # The validator's own answer (ScopeGrant.refusal): the whole request refused, and why.
+    if grant.refusal:
+        notes.append(f"The whole request would be refused (invalid_scope). {grant.refusal}")
     return notes
 
 

@@ -31,10 +31,15 @@ from oauth.rules import email_verified, token_user_may_use_client, user_may_use_
 from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
 
-OIDC_CLAIM_SCOPES = {
-    "profile": ["name", "given_name", "family_name"],
-    "email": ["email", "email_verified"],
-}
+
+def _set_launch_context(request, context: dict) -> None:
+    """Carry a SMART launch context onto the tokens issued now: stored with them
+    (`_launch_context`) and returned in the token response (`patient`, `encounter`,
+    `need_patient_banner`, `smart_style_url`)."""
+    request._launch_context = dict(context)
+    if context:
+        style = {"smart_style_url": f"{app_settings.ISSUER}/smart-style.json"}
+        request.extra_credentials = {**(request.extra_credentials or {}), **context, **style}
 
 
 def refresh_token_expired(rt: RefreshToken, client: Client, *, check_idle: bool = True) -> bool:
@@ -128,15 +133,8 @@ class Validator(OAuth2Validator):
             user=user if user_known else None,
             user_known=user_known,
         )
-        if decision.ignored or decision.forbidden:
-            problems = [f"{i.scope} ({i.reason})" for i in decision.ignored]
-            problems += [f"{s} (this client may not ask for it)" for s in decision.forbidden]
-            raise InvalidScopeError(description="Scope not granted: " + "; ".join(problems), request=request)
-        if not decision.granted:
-            reasons = "; ".join(f"{o.requested}: {o.reason}" for o in decision.changed)
-            raise InvalidScopeError(
-                description=f"No requested scope can be granted: {reasons}", request=request
-            )
+        if decision.refusal:
+            raise InvalidScopeError(description=decision.refusal, request=request)
         request.scopes = decision.granted
         return True
 
@@ -164,9 +162,10 @@ class Validator(OAuth2Validator):
         if not user_may_use_client(request.user, client):
             return False
         request.authorization_code_checksum = token_checksum(code)
-        sid, amr, idp = Grant.objects.filter(code=code, application=client).values_list(
-            "sid", "amr", "idp"
-        ).first() or ("", [], "")
+        sid, amr, idp, launch_context = Grant.objects.filter(code=code, application=client).values_list(
+            "sid", "amr", "idp", "launch_context"
+        ).first() or ("", [], "", {})
+        _set_launch_context(request, launch_context or {})
         # Private names: oauthlib's Request answers unknown attributes from the request's own
         # parameters, so `request.idp` on a refresh would be whatever the client POSTed.
         request._grant_sid, request._grant_amr, request._grant_idp = sid or "", list(amr or []), idp or ""
@@ -192,6 +191,7 @@ class Validator(OAuth2Validator):
             resource=getattr(request, "resource", []),
             jti=getattr(request, "access_token_jti", None),
             authorization_code_checksum=code_checksum,
+            launch_context=request.__dict__.get("_launch_context") or {},
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -208,6 +208,8 @@ class Validator(OAuth2Validator):
             auth_time=auth_time,
             amr=list(getattr(request, "amr", None) or []),
             idp=getattr(request, "idp", "") or "",
+            # Set by AuthorizeView's credentials only (never read from request parameters).
+            launch_context=request.__dict__.get("launch_context") or {},
         )
 
     def save_bearer_token(self, token, request, *args, **kwargs):
@@ -221,6 +223,8 @@ class Validator(OAuth2Validator):
         sibling_of = getattr(request, "grace_refresh_token", None)
         if sibling_of is not None and sibling_of.token_family:
             fields["token_family"] = sibling_of.token_family
+        if request.__dict__.get("_launch_context"):
+            fields["launch_context"] = request._launch_context
         with transaction.atomic(using=router.db_for_write(RefreshToken)):
             saved = super().save_bearer_token(token, request, *args, **kwargs)
             if fields:
@@ -261,6 +265,7 @@ class Validator(OAuth2Validator):
         request.grace_refresh_token = rt
         request.grace_scopes = superseding.scope.split()
         request.authorization_code_checksum = rt.authorization_code_checksum
+        _set_launch_context(request, rt.launch_context or {})
         return True
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
@@ -277,6 +282,7 @@ class Validator(OAuth2Validator):
         if refresh_token_expired(rt, client, check_idle=rt.revoked is None):
             return False
         request.authorization_code_checksum = rt.authorization_code_checksum  # the new pair keeps it
+        _set_launch_context(request, rt.launch_context or {})  # and so does the launch context
         return user_may_use_client(rt.user, client)
 
     def validate_bearer_token(self, token, scopes, request):
@@ -316,14 +322,26 @@ class Validator(OAuth2Validator):
         request.access_token = request.id_token
         return signed.serialize()
 
+    # DOT's scope of each claim, plus SMART's `fhirUser` (granted with the `fhirUser` scope).
+    oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, "fhirUser": "fhirUser"}
+
     def get_additional_claims(self, request):
+        from accounts.selectors import membership_fhir_user
+
         return {
             "given_name": lambda r: r.user.first_name,
             "family_name": lambda r: r.user.last_name,
             "name": lambda r: r.user.get_full_name(),
             "email": lambda r: r.user.email or "",
             "email_verified": lambda r: email_verified(r.user),
+            "fhirUser": lambda r: membership_fhir_user(user=r.user, project=r.client.project),
         }
+
+    def get_oidc_claims(self, token, token_handler, request):
+        """DOT's claims (ID token and userinfo), without the ones that have no value (a member
+        without a FHIR profile gets no `fhirUser`, rather than null)."""
+        claims = super().get_oidc_claims(token, token_handler, request)
+        return {name: value for name, value in claims.items() if value is not None}
 
     def get_id_token_dictionary(self, token, token_handler, request):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)

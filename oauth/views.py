@@ -21,12 +21,13 @@ from oauth2_provider.exceptions import OAuthToolkitError
 
 from identity import flash
 from identity.clock import clock
-from oauth import errors, selectors, services
+from oauth import errors, forms, selectors, services
 from oauth.app_settings import app_settings
-from oauth.constants import GrantType, SigningAlgorithm
+from oauth.constants import ASSERTION_SIGNING_ALGORITHMS, GrantType, SigningAlgorithm, TokenEndpointAuthMethod
 from oauth.errors import with_description
 from oauth.granting import scopes_grant
 from oauth.keys import jwks
+from oauth.launch import LaunchError, launch_context_consume, launch_context_find, standalone_patients
 from oauth.models import AccessToken, Client
 from oauth.rules import user_may_use_client
 from oauth.scopes import NAMED_SCOPES, scope_describe
@@ -131,6 +132,9 @@ def _absolute(name: str) -> str:
     return f"{app_settings.ISSUER}{reverse(name)}"
 
 
+CONFIDENTIAL_AUTH_METHODS = [m for m in TokenEndpointAuthMethod.values if m != TokenEndpointAuthMethod.NONE]
+
+
 def discovery_document() -> dict:
     return {
         "issuer": app_settings.ISSUER,
@@ -145,14 +149,11 @@ def discovery_document() -> dict:
         "grant_types_supported": list(GrantType.values),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SigningAlgorithm.values),
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "private_key_jwt",
-        ],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "ES256", "ES384"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": list(TokenEndpointAuthMethod.values),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
+        # Introspection is for confidential clients; revocation also takes public ones (client_id).
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": list(TokenEndpointAuthMethod.values),
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(NAMED_SCOPES),
         "claims_supported": [
@@ -188,6 +189,7 @@ SMART_CAPABILITIES = [
     "authorize-post",
     "client-public",
     "client-confidential-symmetric",
+    "client-confidential-asymmetric",
     "sso-openid-connect",
     "context-banner",
     "context-style",
@@ -222,6 +224,9 @@ def smart_configuration_document() -> dict:
         "token_endpoint": oidc["token_endpoint"],
         "grant_types_supported": oidc["grant_types_supported"],
         "token_endpoint_auth_methods_supported": oidc["token_endpoint_auth_methods_supported"],
+        "token_endpoint_auth_signing_alg_values_supported": oidc[
+            "token_endpoint_auth_signing_alg_values_supported"
+        ],
         "scopes_supported": SMART_SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "introspection_endpoint": oidc["introspection_endpoint"],
@@ -229,6 +234,29 @@ def smart_configuration_document() -> dict:
         "code_challenge_methods_supported": ["S256"],
         "capabilities": SMART_CAPABILITIES,
     }
+
+
+SMART_STYLE = {
+    "color_background": "#f6f7f9",
+    "color_error": "#b3261e",
+    "color_highlight": "#1f5fbf",
+    "color_modal_backdrop": "",
+    "color_success": "#1e7d32",
+    "color_text": "#1b1f24",
+    "dim_border_radius": "6px",
+    "dim_font_size": "16px",
+    "dim_spacing_size": "16px",
+    "font_family_body": "system-ui, sans-serif",
+    "font_family_heading": "system-ui, sans-serif",
+}
+
+
+@cors
+def smart_style(request: HttpRequest) -> JsonResponse:
+    """The `smart_style_url` of token responses: the portal's colours for embedded apps."""
+    response = JsonResponse(SMART_STYLE)
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @cors
@@ -288,6 +316,16 @@ class AuthorizeView(dot_views.AuthorizationView):
     def create_authorization_response(self, request, scopes, credentials, allow):
         # oauthlib copies credentials onto its request: the grant records the session (`sid`)
         # and when the user last authenticated (`auth_time`).
+        if allow:
+            client = Client.objects.select_related("project").get(client_id=credentials["client_id"])
+            try:
+                launch_context = self._launch_context(request, client, str(scopes).split())
+            except errors.OAuthError as error:
+                url = error.redirect_url(
+                    credentials["redirect_uri"], state=credentials.get("state"), issuer=app_settings.ISSUER
+                )
+                return url, {}, None, 302
+            credentials = {**credentials, "launch_context": launch_context}
         amr, idp = authentication_methods_of(request)
         credentials = {
             **credentials,
@@ -297,6 +335,47 @@ class AuthorizeView(dot_views.AuthorizationView):
             "idp": idp,
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def _launch_precheck(self, request, client, scopes) -> list[str]:
+        """Before consent: an EHR launch's `launch` must be usable; a standalone launch/patient
+        needs at least one patient. Returns the patients to choose from (standalone)."""
+        if "launch" in scopes:
+            if not request.GET.get("launch"):
+                raise errors.InvalidRequest("The launch scope needs the launch parameter (EHR launch).")
+            try:
+                launch_context_find(project=client.project, launch=request.GET["launch"])
+            except LaunchError as error:
+                raise errors.InvalidRequest(str(error)) from None
+            return []
+        if "launch/patient" in scopes:
+            patients = standalone_patients(user=request.user, project=client.project)
+            if not patients:
+                raise errors.InvalidScope(
+                    "launch/patient: no patient is available to this account (no Patient profile, "
+                    "no patient in its access parameters)."
+                )
+            return patients
+        return []
+
+    def _launch_context(self, request, client, scopes: list[str]) -> dict:
+        """The context the code will carry; an EHR launch is used up here (single use)."""
+        if "launch" in scopes:
+            launch = (
+                request.POST.get("launch") if request.method == "POST" else request.GET.get("launch")
+            ) or ""
+            try:
+                context = launch_context_consume(project=client.project, launch=launch)
+            except LaunchError as error:
+                raise errors.InvalidRequest(str(error)) from None
+            found = {"patient": context.patient, "encounter": context.encounter}
+            return {**{k: v for k, v in found.items() if v}, "need_patient_banner": False}
+        if "launch/patient" in scopes:
+            patients = standalone_patients(user=request.user, project=client.project)
+            chosen = request.POST.get("patient") or (patients[0] if len(patients) == 1 else "")
+            if chosen not in patients:
+                raise errors.InvalidRequest("Choose the patient to work with.")
+            return {"patient": chosen, "need_patient_banner": True}
+        return {}
 
     def _needs_fresh_login(self, request) -> bool:
         """prompt=login, or max_age exceeded since the user last authenticated (OIDC Core §3.1.2.1)."""
@@ -319,6 +398,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         return redirect(f"{reverse('account_reauthenticate')}?{urlencode({'next': next_url})}")
 
     scope_grant = None
+    form_class = forms.AuthorizeForm
+
+    def get_initial(self):
+        # The EHR launch travels with the consent form (it is used up when the code is issued).
+        return {**super().get_initial(), "launch": self.request.GET.get("launch", "")}
 
     def validate_authorization_request(self, request):
         """DOT's validation (which narrows to what the client may ask for), then, once the user
@@ -360,12 +444,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self._deny(credentials, client, errors.SignInMethodNotAccepted())
         if problem := audience_problem(request, client.project):
             return self._deny(credentials, client, errors.InvalidRequest(problem))
-        if self.scope_grant is not None and not scopes:
-            reasons = "; ".join(f"{o.requested}: {o.reason}" for o in self.scope_grant.changed)
-            return self._deny(
-                credentials, client, errors.InvalidScope(f"No requested scope can be granted: {reasons}")
-            )
+        if self.scope_grant is not None and self.scope_grant.refusal:
+            return self._deny(credentials, client, errors.InvalidScope(self.scope_grant.refusal))
+        try:
+            patients = self._launch_precheck(request, client, scopes)
+        except errors.OAuthError as error:
+            return self._deny(credentials, client, error)
         prompt = set(request.GET.get("prompt", "").split())
+        if len(patients) > 1:
+            prompt.add("consent")  # the person picks the patient on the consent page
         if "consent" not in prompt and selectors.consent_covers(
             user=request.user, client=client, scopes=scopes
         ):
@@ -415,11 +502,22 @@ class AuthorizeView(dot_views.AuthorizationView):
         context = super().get_context_data(**kwargs)
         context["scope_list"] = [(s, scope_describe(s)) for s in context.get("scopes", [])]
         context["scope_changes"] = self.scope_grant.changed if self.scope_grant is not None else []
+        scopes = context.get("scopes", [])
+        context["patients"] = (
+            standalone_patients(user=self.request.user, project=context["application"].project)
+            if "launch/patient" in scopes and "launch" not in scopes and context.get("application")
+            else []
+        )
         return context
 
 
 @method_decorator(
-    [csrf_exempt, sensitive_post_parameters("client_secret", "code", "code_verifier", "refresh_token")],
+    [
+        csrf_exempt,
+        sensitive_post_parameters(
+            "client_secret", "client_assertion", "code", "code_verifier", "refresh_token"
+        ),
+    ],
     name="dispatch",
 )
 class TokenView(dot_views.TokenView):

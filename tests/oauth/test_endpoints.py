@@ -208,7 +208,10 @@ class TestDiscovery:
             "client_secret_basic",
             "client_secret_post",
             "private_key_jwt",
+            "none",  # public clients (PKCE)
         }
+        assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
+        assert "private_key_jwt" in doc["introspection_endpoint_auth_methods_supported"]
         assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "RS384", "ES256", "ES384"]
 
     def test_jwks_and_key_rotation(self, issuer, m2m_client):
