@@ -19,6 +19,7 @@ class AccountsConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from accounts import receivers  # noqa: F401 - connects the sign-out receiver
         from accounts.services.bulk_invites import bulk_invite_resume_stalled
         from notifications.delivery import register_relay_hook
 

@@ -5,3 +5,9 @@ from django.dispatch import Signal
 # sender=Membership, membership=<Membership>, actor=<Actor>
 membership_deactivated = Signal()
 membership_reactivated = Signal()
+
+# Sent after a browser session of `user` ended (sign-out, ended from a list, signed out
+# everywhere, deactivation, password change): `sid` is the session's id as tokens and ID tokens
+# carry it, `reason` a short word (logout, ended, everywhere, deactivated, password). oauth
+# revokes the tokens issued in that session and tells client apps (back-channel logout).
+session_ended = Signal()

@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     USER_SIGNED_IN = "user.signed_in", "User signed in"
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_SIGNED_OUT = "user.signed_out", "User signed out"
+    SESSION_ENDED = "session.ended", "Session ended"
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
     USER_SIGNED_UP = "user.signed_up", "User signed up"
     INVITATION_CREATED = "invitation.created", "Invitation sent"

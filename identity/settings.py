@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.usersessions",
     "anymail",
     "accounts",
     "oauth",
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Browser sessions as records (My account -> Sessions; the `sid` of tokens and logout).
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "identity.middleware.SecurityHeadersMiddleware",
 ]
 
@@ -201,6 +204,8 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # A password sign-in or reset for an address whose domain a `required` provider routes is
 # refused with how to sign in instead (federation/forms.py).
+USERSESSIONS_TRACK_ACTIVITY = True  # last seen and IP of every session; records for any sign-in path
+
 ACCOUNT_FORMS = {
     "login": "federation.forms.LoginForm",
     "reset_password": "federation.forms.ResetPasswordForm",

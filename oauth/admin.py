@@ -73,7 +73,7 @@ class ClientAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         apply_to_each(request, queryset.select_related("project"), calls[operation], done=done)
 
 
-from oauth.models import Consent, LaunchContext, SigningKey  # noqa: E402 - after the class DOT imports by path
+from oauth.models import Consent, LaunchContext, LogoutNotice, SigningKey  # noqa: E402 - after the class DOT imports by path
 
 
 @admin.register(SigningKey)
@@ -107,3 +107,13 @@ class LaunchContextAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("project",)
     search_fields = ("patient", "encounter", "created_by")
     exclude = ("launch_checksum",)
+
+
+@admin.register(LogoutNotice)
+class LogoutNoticeAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Back-channel logout tokens owed to client apps, with their delivery state."""
+
+    list_display = ("client", "user", "sid", "status", "attempts", "next_attempt_at", "sent_at", "created_at")
+    list_filter = ("status",)
+    search_fields = ("client__name", "client__client_id", "sid", "user__email")
+    raw_id_fields = ("client", "user")

@@ -21,6 +21,7 @@ from oauth2_provider.models import (
 )
 
 from identity.crypto import EncryptedTextField
+from notifications.delivery.kinds import Deliverable, DeliveryStatus
 from oauth.constants import GrantType as GrantType  # defined once there; importable from here too
 from oauth.constants import SigningAlgorithm, TokenEndpointAuthMethod
 
@@ -67,6 +68,11 @@ class Client(AbstractApplication):
     )
     jwks_uri: models.URLField[str, str] = models.URLField(max_length=2000, blank=True)
     jwks = models.JSONField(default=dict, blank=True)
+    # Logout (OpenID RP-Initiated and Back-Channel Logout 1.0). `post_logout_redirect_uris` is DOT's.
+    backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
+    backchannel_logout_session_required = models.BooleanField(default=True)
+    # When a browser session ends, revoke the tokens this client got in it.
+    revoke_tokens_on_logout = models.BooleanField(default=True)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -126,6 +132,8 @@ class AccessToken(AbstractAccessToken):
     authorization_code_checksum = models.CharField(max_length=64, blank=True, db_index=True)
     # SMART launch context ({"patient", "encounter"}) for introspection; {} for none.
     launch_context = models.JSONField(default=dict, blank=True)
+    # The browser session (its `sid`) the token was issued in; "" for client credentials.
+    sid = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -136,6 +144,8 @@ class RefreshToken(AbstractRefreshToken):
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Carried to every access token refreshed from it.
     launch_context = models.JSONField(default=dict, blank=True)
+    # The browser session (its `sid`) the family began in: ending the session revokes it.
+    sid = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
@@ -218,3 +228,25 @@ class LaunchContext(models.Model):
 
     def __str__(self) -> str:
         return f"launch {self.pk} (patient {self.patient or '-'})"
+
+
+class LogoutNotice(Deliverable):
+    """A back-channel logout token owed to a client (OpenID Back-Channel Logout 1.0), sent by the
+    delivery engine (notifications.delivery): retried with backoff, visible when it fails."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="logout_notices")
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sid = models.CharField(max_length=64, blank=True)
+    # The URI at the time the session ended (a later change of the client does not redirect it).
+    uri = models.URLField(max_length=2000)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"logout of {self.sid or self.user_id} to {self.client} ({self.status})"

@@ -192,6 +192,7 @@ class Validator(OAuth2Validator):
             jti=getattr(request, "access_token_jti", None),
             authorization_code_checksum=code_checksum,
             launch_context=request.__dict__.get("_launch_context") or {},
+            sid=request.__dict__.get("_grant_sid") or "",
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -225,6 +226,8 @@ class Validator(OAuth2Validator):
             fields["token_family"] = sibling_of.token_family
         if request.__dict__.get("_launch_context"):
             fields["launch_context"] = request._launch_context
+        if request.__dict__.get("_grant_sid"):
+            fields["sid"] = request._grant_sid
         with transaction.atomic(using=router.db_for_write(RefreshToken)):
             saved = super().save_bearer_token(token, request, *args, **kwargs)
             if fields:
@@ -266,6 +269,7 @@ class Validator(OAuth2Validator):
         request.grace_scopes = superseding.scope.split()
         request.authorization_code_checksum = rt.authorization_code_checksum
         _set_launch_context(request, rt.launch_context or {})
+        request._grant_sid = rt.sid
         return True
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
@@ -283,6 +287,7 @@ class Validator(OAuth2Validator):
             return False
         request.authorization_code_checksum = rt.authorization_code_checksum  # the new pair keeps it
         _set_launch_context(request, rt.launch_context or {})  # and so does the launch context
+        request._grant_sid = rt.sid  # and the session it began in (ID token `sid`, logout)
         return user_may_use_client(rt.user, client)
 
     def validate_bearer_token(self, token, scopes, request):
@@ -345,7 +350,8 @@ class Validator(OAuth2Validator):
 
     def get_id_token_dictionary(self, token, token_handler, request):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
-        # Only what validate_code read from the grant (never request parameters; none on refresh).
+        # Only what validate_code read from the grant or validate_refresh_token from the refresh
+        # token row (never request parameters).
         if request.__dict__.get("_grant_sid"):
             claims["sid"] = request._grant_sid
         if isinstance(getattr(request, "auth_time", None), datetime):

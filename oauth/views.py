@@ -57,12 +57,12 @@ def cors(view):
 
 
 def session_id_hash(request) -> str:
-    """A stable, non-secret identifier of the user's session at this OP (OIDC `sid`)."""
-    import hashlib
+    """The OIDC `sid` of the user's browser session at this OP: that of its session record
+    (accounts/services/sessions.py), the same one logout and back-channel logout name."""
+    from accounts.services.sessions import session_current, session_sid
 
-    if not request.session.session_key:
-        request.session.save()
-    return hashlib.sha256(f"sid:{request.session.session_key}".encode()).hexdigest()[:32]
+    record = session_current(request)
+    return session_sid(record) if record is not None else ""
 
 
 def auth_time_of(request):
