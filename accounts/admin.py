@@ -52,6 +52,21 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = [MembershipInline]
+    actions = ("sign_out_everywhere",)
+
+    @admin.action(
+        description=_("Sign out everywhere (ends every session, revokes every token)"), permissions=["change"]
+    )
+    def sign_out_everywhere(self, request, queryset) -> None:
+        from accounts.services.sessions import user_sign_out_everywhere
+
+        actor = Actor.from_request(request)
+        apply_to_each(
+            request,
+            queryset,
+            lambda user: user_sign_out_everywhere(user=user, actor=actor, reason="everywhere"),
+            done=flash.ADMIN_USERS_SIGNED_OUT,
+        )
 
 
 @admin.register(Project)

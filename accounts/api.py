@@ -222,6 +222,25 @@ class MembershipDeactivateApi(ProjectAdminApi):
         return Response(self.OutputSerializer(membership).data)
 
 
+class MembershipSignOutApi(ProjectAdminApi):
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_sign_out",
+        summary="Sign a member out of the project",
+        description=(
+            "Every token the project's apps hold for the member, and their consents to those apps, "
+            "are revoked at once (introspection inactive, userinfo refused, refresh fails). The "
+            "membership stays active: the member can sign in again."
+        ),
+        request=None,
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
+    def post(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        services.membership_sign_out(membership=membership, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MembershipReactivateApi(ProjectAdminApi):
     OutputSerializer = MembershipOutputSerializer
 

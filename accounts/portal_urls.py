@@ -22,6 +22,11 @@ urlpatterns = [
         name="membership_deactivate",
     ),
     path(
+        "<slug:project_slug>/users/<uuid:membership_id>/sign-out/",
+        views.MembershipSignOutView.as_view(),
+        name="membership_sign_out",
+    ),
+    path(
         "<slug:project_slug>/users/<uuid:membership_id>/reactivate/",
         views.MembershipStatusView.as_view(activate=True),
         name="membership_reactivate",

@@ -11,3 +11,11 @@ membership_reactivated = Signal()
 # carry it, `reason` a short word (logout, ended, everywhere, deactivated, password). oauth
 # revokes the tokens issued in that session and tells client apps (back-channel logout).
 session_ended = Signal()
+
+# Sent after every session of `user` was ended and all their tokens should go (signed out
+# everywhere by an operator, a password change or reset): reason="everywhere" | "password".
+user_signed_out_everywhere = Signal()
+
+# Sent after a project admin signed a member out of the project (sender=Membership,
+# membership=<Membership>, actor=<Actor>): that project's tokens and consents of the user go.
+membership_signed_out = Signal()

@@ -124,6 +124,18 @@ class MembershipDetailView(ProjectAdminView):
         return self.render(request, "portal/users/detail.html", self._context(membership, form), status=400)
 
 
+class MembershipSignOutView(ProjectAdminView):
+    """POST-only: sign the member out of the project (its apps' tokens and consents go)."""
+
+    section = "users"
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        services.membership_sign_out(membership=membership, actor=self.actor)
+        flash.flash(request, flash.MEMBERSHIP_SIGNED_OUT, user=membership.user)
+        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+
+
 class MembershipStatusView(ProjectAdminView):
     """POST-only: deactivate or reactivate a membership."""
 

@@ -22,6 +22,8 @@ class AuditAction(models.TextChoices):
     USER_SIGN_IN_FAILED = "user.sign_in_failed", "Sign-in failed"
     USER_SIGNED_OUT = "user.signed_out", "User signed out"
     SESSION_ENDED = "session.ended", "Session ended"
+    USER_SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere", "Signed out everywhere"
+    MEMBERSHIP_SIGNED_OUT = "membership.signed_out", "Signed out of the project"
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
     USER_SIGNED_UP = "user.signed_up", "User signed up"
     INVITATION_CREATED = "invitation.created", "Invitation sent"

@@ -46,6 +46,9 @@ def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
 # --- Members and access policies (accounts) -------------------------------------------------------
 
 MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
+MEMBERSHIP_SIGNED_OUT = Flash(
+    messages.SUCCESS, _("Signed {user} out of this project: its apps' tokens and consents are revoked.")
+)
 PROJECT_SAVED = Flash(messages.SUCCESS, _("Saved the project's settings."))
 MEMBERSHIP_DEACTIVATED = Flash(messages.SUCCESS, _("{user} was deactivated."))
 MEMBERSHIP_REACTIVATED = Flash(messages.SUCCESS, _("{user} was reactivated."))
@@ -81,6 +84,10 @@ CLIENT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
 CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
 CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))
 CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
+SESSION_ENDED = Flash(
+    messages.SUCCESS, _("The session is ended: that browser is signed out and its apps' tokens revoked.")
+)
+SESSIONS_ENDED = Flash(messages.SUCCESS, _("Ended {count} other session(s)."))
 CONNECTED_APP_REVOKED = Flash(messages.SUCCESS, _("{name} can no longer access your account."))
 
 # --- Identity providers and domain claims (federation) -------------------------------------------
@@ -101,6 +108,7 @@ IDENTITY_UNLINKED = Flash(messages.SUCCESS, _("The identity is unlinked; it can 
 # --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
 
 ADMIN_REFUSED = Flash(messages.ERROR, _("{object}: {reason}"))
+ADMIN_USERS_SIGNED_OUT = Flash(messages.SUCCESS, _("Signed {count} user(s) out everywhere."))
 ADMIN_MEMBERSHIPS_DEACTIVATED = Flash(messages.SUCCESS, _("Deactivated {count} membership(s)."))
 ADMIN_MEMBERSHIPS_REACTIVATED = Flash(messages.SUCCESS, _("Reactivated {count} membership(s)."))
 ADMIN_CLIENTS_DISABLED = Flash(messages.SUCCESS, _("Disabled {count} client(s)."))

@@ -18,6 +18,7 @@ from federation.views_sign_in import EmailFirstLoginView, SignInMethodsView
 from identity import health
 from oauth import portal_urls as oauth_portal
 from oauth import views as oauth_views
+from oauth import views_sessions as oauth_sessions
 from webhooks import portal_urls as webhooks_portal
 
 # One list in one namespace (several includes of one namespace would make `reverse` ambiguous).
@@ -61,6 +62,7 @@ urlpatterns = [
         name="oauth-metadata",
     ),
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
+    path("account/sessions/", oauth_sessions.SessionsView.as_view(), name="sessions"),
     path("account/sign-in-methods/", SignInMethodsView.as_view(), name="sign_in_methods"),
     path("admin/", admin.site.urls),
 ]

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from oauth import api, api_launch, api_simulator
+from oauth import api, api_launch, api_sessions, api_simulator
 
 project = "projects/<uuid:project_id>"
 client = f"{project}/clients/<int:client_pk>"
 
 urlpatterns = [
+    path("me/sessions/", api_sessions.MySessionsApi.as_view(), name="api-me-sessions"),
+    path("me/sessions/<str:session_id>/", api_sessions.MySessionApi.as_view(), name="api-me-session"),
     path(f"{project}/clients/", api.ClientListCreateApi.as_view(), name="api-clients"),
     path(f"{client}/", api.ClientDetailApi.as_view(), name="api-client"),
     path(f"{client}/rotate-secret/", api.ClientRotateSecretApi.as_view(), name="api-client-rotate"),

@@ -69,10 +69,10 @@ class Client(AbstractApplication):
     jwks_uri: models.URLField[str, str] = models.URLField(max_length=2000, blank=True)
     jwks = models.JSONField(default=dict, blank=True)
     # Logout (OpenID RP-Initiated and Back-Channel Logout 1.0). `post_logout_redirect_uris` is DOT's.
-    backchannel_logout_uri = models.URLField(max_length=2000, blank=True)
-    backchannel_logout_session_required = models.BooleanField(default=True)
+    backchannel_logout_uri: models.URLField[str, str] = models.URLField(max_length=2000, blank=True)
+    backchannel_logout_session_required: models.BooleanField[bool, bool] = models.BooleanField(default=True)
     # When a browser session ends, revoke the tokens this client got in it.
-    revoke_tokens_on_logout = models.BooleanField(default=True)
+    revoke_tokens_on_logout: models.BooleanField[bool, bool] = models.BooleanField(default=True)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -133,7 +133,7 @@ class AccessToken(AbstractAccessToken):
     # SMART launch context ({"patient", "encounter"}) for introspection; {} for none.
     launch_context = models.JSONField(default=dict, blank=True)
     # The browser session (its `sid`) the token was issued in; "" for client credentials.
-    sid = models.CharField(max_length=64, blank=True, db_index=True)
+    sid: models.CharField[str, str] = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -145,7 +145,7 @@ class RefreshToken(AbstractRefreshToken):
     # Carried to every access token refreshed from it.
     launch_context = models.JSONField(default=dict, blank=True)
     # The browser session (its `sid`) the family began in: ending the session revokes it.
-    sid = models.CharField(max_length=64, blank=True, db_index=True)
+    sid: models.CharField[str, str] = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"

@@ -71,3 +71,15 @@ def client_token_counts(*, client: Client) -> dict[str, int]:
         "access_tokens": AccessToken.objects.filter(application=client, expires__gt=now).count(),
         "refresh_tokens": RefreshToken.objects.filter(application=client, revoked__isnull=True).count(),
     }
+
+
+def session_client_names(*, sids: list[str]) -> dict[str, list[str]]:
+    """For each session `sid`: the names of the client apps that got tokens in it (live or not)."""
+    from oauth.models import AccessToken, RefreshToken
+
+    names: dict[str, set[str]] = {sid: set() for sid in sids}
+    for model in (AccessToken, RefreshToken):
+        rows = model.objects.filter(sid__in=sids).values_list("sid", "application__name").distinct()
+        for sid, name in rows:
+            names[sid].add(name)
+    return {sid: sorted(found) for sid, found in names.items()}

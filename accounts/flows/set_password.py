@@ -77,5 +77,10 @@ def set_password_complete(*, request: HttpRequest, security_request: SecurityReq
             context={"changed_at": now, "ip": actor.ip_address},
             idempotency_key=f"password-changed:{security_request.pk}",
         )
+    if had_password:
+        # A reset: whoever may have had the old password is signed out everywhere, tokens too.
+        from accounts.services.sessions import user_sign_out_everywhere
+
+        user_sign_out_everywhere(user=user, actor=actor, reason="password")
     login(request, user, backend=LOGIN_BACKEND)
     return user

@@ -10,6 +10,7 @@ from accounts.services.memberships import (
     membership_create,
     membership_deactivate,
     membership_reactivate,
+    membership_sign_out,
     membership_update,
 )
 from accounts.services.projects import project_create, project_update
@@ -23,6 +24,7 @@ __all__ = [
     "membership_create",
     "membership_deactivate",
     "membership_reactivate",
+    "membership_sign_out",
     "membership_update",
     "project_create",
     "project_update",

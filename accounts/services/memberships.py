@@ -244,3 +244,22 @@ def membership_deactivate(*, membership: Membership, actor: Actor) -> Membership
 
 def membership_reactivate(*, membership: Membership, actor: Actor) -> Membership:
     return membership_update(membership=membership, actor=actor, is_active=True)
+
+
+@transaction.atomic
+def membership_sign_out(*, membership: Membership, actor: Actor) -> None:
+    """A project admin signs a member out of the project: every token the project's apps hold
+    for them, and their consents to those apps, go (other apps do it on the signal); the
+    membership stays active, so they can sign in again."""
+    from accounts.signals import membership_signed_out
+
+    audit_record(
+        action=AuditAction.MEMBERSHIP_SIGNED_OUT,
+        actor=actor,
+        project=membership.project,
+        target=membership,
+        details={"user": str(membership.user)},
+    )
+    transaction.on_commit(
+        lambda: membership_signed_out.send(sender=Membership, membership=membership, actor=actor)
+    )

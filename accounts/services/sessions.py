@@ -99,3 +99,24 @@ def session_signed_out(*, request: HttpRequest, user) -> None:
         details={"sid": sid, "reason": "logout"},
     )
     _announce(user=user, sid=sid, reason="logout")
+
+
+@transaction.atomic
+def user_sign_out_everywhere(
+    *, user, actor: Actor, reason: str = "everywhere", keep_session_key: str | None = None
+) -> int:
+    """End every session of `user` (but `keep_session_key`'s: the browser that changed its own
+    password stays signed in) and revoke all their tokens. Returns how many sessions ended."""
+    from accounts.signals import user_signed_out_everywhere
+
+    ended = sessions_end_all(user=user, actor=actor, reason=reason, keep_session_key=keep_session_key)
+    audit_record(
+        action=AuditAction.USER_SIGNED_OUT_EVERYWHERE,
+        actor=actor,
+        target=user,
+        details={"sessions_ended": ended, "reason": reason},
+    )
+    transaction.on_commit(
+        lambda: user_signed_out_everywhere.send(sender=UserSession, user=user, reason=reason)
+    )
+    return ended
