@@ -54,6 +54,15 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     actions = ("sign_out_everywhere",)
 
+    def save_model(self, request, obj, form, change) -> None:
+        """Deactivating a user here also signs them out everywhere (sessions and tokens)."""
+        deactivated = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivated:
+            from accounts.services.sessions import user_sign_out_everywhere
+
+            user_sign_out_everywhere(user=obj, actor=Actor.from_request(request), reason="deactivated")
+
     @admin.action(
         description=_("Sign out everywhere (ends every session, revokes every token)"), permissions=["change"]
     )

@@ -191,3 +191,23 @@ def admin_user_of():
         return api
 
     return make
+
+
+def test_an_operator_deactivating_a_user_signs_them_out_everywhere(issuer, member, web_client):
+    from django.contrib.auth import get_user_model
+
+    tokens = _tokens(_browser(member.email), web_client, issuer)
+    operator = get_user_model().objects.create_superuser(email="ops@example.test", password="operator pass 1")
+    admin = BrowserClient()
+    admin.force_login(operator)
+    url = reverse("admin:accounts_user_change", args=[member.pk])
+    form = {"email": member.email, "first_name": "", "last_name": "", "is_active": "", "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}  # fmt: skip
+    response = admin.post(url, form)
+    assert response.status_code in (200, 302)
+    member.refresh_from_db()
+    assert not member.is_active
+    assert _dead(issuer, web_client, tokens)
+    assert AuditEvent.objects.filter(
+        action=AuditAction.USER_SIGNED_OUT_EVERYWHERE, details__reason="deactivated"
+    ).exists()
