@@ -84,6 +84,15 @@ class ProjectSettingsSerializer(serializers.Serializer):
         help_text="The FHIR server's base URL: /o/authorize then requires `aud` to be it, access tokens "
         "carry it as `aud`, and the ID token's `fhirUser` is built on it.",
     )
+    session_idle_minutes = serializers.IntegerField(
+        allow_null=True,
+        min_value=5,
+        max_value=7 * 24 * 60,
+        help_text="Sign members out after this inactivity.",
+    )
+    session_max_hours = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=90 * 24, help_text="Sign members out after this long in all."
+    )
 
 
 class ProjectSettingsApi(ProjectAdminApi):

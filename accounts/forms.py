@@ -183,6 +183,16 @@ class ProjectSettingsForm(forms.Form):
         label="FHIR base URL",
         help_text="SMART apps must send it as aud; access tokens carry it; fhirUser is built on it.",
     )
+    session_idle_minutes = forms.IntegerField(
+        required=False,
+        min_value=5,
+        max_value=7 * 24 * 60,
+        label="Sign out after inactivity (minutes)",
+        help_text="Empty: no project limit. Members of several projects get the strictest limit.",
+    )
+    session_max_hours = forms.IntegerField(
+        required=False, min_value=1, max_value=90 * 24, label="Sign out after (hours), whatever the activity"
+    )
 
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -12,7 +12,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -129,6 +129,21 @@ class Project(models.Model):
         max_length=500,
         blank=True,
         help_text="e.g. https://fhir.example.com/r4 (no trailing slash). Leave empty if the project has no FHIR server.",
+    )
+    # Browser sessions of this project's members end after this much inactivity / this long in
+    # all (empty: the deployment's SESSION_COOKIE_AGE only). A member of several projects gets
+    # the strictest of them.
+    session_idle_minutes = models.PositiveIntegerField(
+        "sign out after inactivity (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+    )
+    session_max_hours = models.PositiveIntegerField(
+        "sign out after (hours) whatever the activity",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(90 * 24)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

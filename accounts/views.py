@@ -276,6 +276,8 @@ class ProjectSettingsView(ProjectAdminView):
         "default_access_policy",
         "allow_self_signup",
         "fhir_base_url",
+        "session_idle_minutes",
+        "session_max_hours",
     )
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:

@@ -84,6 +84,9 @@ CLIENT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
 CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
 CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))
 CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
+SESSION_TIMED_OUT = Flash(
+    messages.INFO, _("Your session reached your organisation's time limit and was ended. Sign in again.")
+)
 SESSION_ENDED = Flash(
     messages.SUCCESS, _("The session is ended: that browser is signed out and its apps' tokens revoked.")
 )

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Projects' idle/absolute session limits, checked before the session counts as seen.
+    "accounts.middleware.SessionTimeoutMiddleware",
     # Browser sessions as records (My account -> Sessions; the `sid` of tokens and logout).
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "identity.middleware.SecurityHeadersMiddleware",

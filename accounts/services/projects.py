@@ -64,6 +64,8 @@ PROJECT_SETTINGS = (
     "default_access_policy",
     "allow_self_signup",
     "fhir_base_url",
+    "session_idle_minutes",
+    "session_max_hours",
 )
 
 

@@ -120,3 +120,27 @@ def user_sign_out_everywhere(
         lambda: user_signed_out_everywhere.send(sender=UserSession, user=user, reason=reason)
     )
     return ended
+
+
+def session_limits(*, user) -> tuple[int | None, int | None]:
+    """(idle seconds, absolute seconds) for `user`'s sessions: the strictest over the projects
+    they are an active member of (None: no project limit)."""
+    from django.db.models import Min
+
+    from accounts.models import Project
+
+    limits = Project.objects.filter(memberships__user=user, memberships__is_active=True).aggregate(
+        idle=Min("session_idle_minutes"), absolute=Min("session_max_hours")
+    )
+    idle = limits["idle"] * 60 if limits["idle"] else None
+    absolute = limits["absolute"] * 3600 if limits["absolute"] else None
+    return idle, absolute
+
+
+def session_expired(*, record: UserSession, idle: int | None, absolute: int | None, now) -> str:
+    """ "idle" / "absolute" when the session outlived its project's limit, else ""."""
+    if absolute is not None and (now - record.created_at).total_seconds() > absolute:
+        return "absolute"
+    if idle is not None and (now - record.last_seen_at).total_seconds() > idle:
+        return "idle"
+    return ""

@@ -211,3 +211,31 @@ def test_an_operator_deactivating_a_user_signs_them_out_everywhere(issuer, membe
     assert AuditEvent.objects.filter(
         action=AuditAction.USER_SIGNED_OUT_EVERYWHERE, details__reason="deactivated"
     ).exists()
+
+
+def test_a_projects_idle_limit_signs_the_browser_out_and_revokes_its_tokens(
+    issuer, oauth_project, member, web_client, clock
+):
+    from datetime import timedelta
+
+    oauth_project.session_idle_minutes = 30
+    oauth_project.save()
+    browser = _browser(member.email)
+    tokens = _tokens(browser, web_client, issuer)
+    clock.advance(timedelta(minutes=20))
+    assert browser.get(reverse("sessions")).status_code == 200  # active: the idle timer restarts
+    clock.advance(timedelta(minutes=31))
+    assert browser.get(reverse("sessions")).status_code == 302  # idle too long: signed out
+    assert _dead(issuer, web_client, tokens)
+
+
+def test_a_projects_absolute_limit_ends_even_an_active_session(issuer, oauth_project, member, clock):
+    from datetime import timedelta
+
+    oauth_project.session_max_hours = 1
+    oauth_project.save()
+    browser = _browser(member.email)
+    for _ in range(3):
+        clock.advance(timedelta(minutes=25))
+        browser.get(reverse("sessions"))
+    assert browser.get(reverse("sessions")).status_code == 302
