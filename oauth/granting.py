@@ -81,6 +81,24 @@ def policy_parameters(membership) -> dict[str, str]:
     return values
 
 
+def _criteria_query(rule, criteria: str) -> tuple[tuple[str, str], ...] | None:
+    """A rule's criteria as query pairs; None when it does not parse (the rule then grants
+    nothing: a condition that cannot be read is never dropped). A leading `Type?` (the FHIR
+    search form the rule editor shows, e.g. `Patient?organization=…`) is allowed."""
+    if not criteria:
+        return ()
+    prefix, question, rest = criteria.partition("?")
+    if question and prefix in (rule.resource_type, "*"):
+        criteria = rest
+    try:
+        pairs = parse_qsl(criteria, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return None
+    if not pairs or any(not name or not value for name, value in pairs):
+        return None
+    return tuple(pairs)
+
+
 def policy_scopes(policy, parameters: dict[str, str]) -> list[ResourceScope]:
     """The access policy as SMART v2 scopes (context `*`), parameters filled in."""
     if policy is None:
@@ -91,8 +109,9 @@ def policy_scopes(policy, parameters: dict[str, str]) -> list[ResourceScope]:
         missing = [name for name in _PARAMETER.findall(criteria) if name not in parameters]
         if missing:
             continue
-        criteria = _PARAMETER.sub(lambda m: parameters[m.group(1)], criteria)
-        query = tuple(parse_qsl(criteria, keep_blank_values=False)) if criteria else ()
+        query = _criteria_query(rule, _PARAMETER.sub(lambda m: parameters[m.group(1)], criteria))
+        if query is None:
+            continue
         scopes.append(ResourceScope("*", rule.resource_type, rule.interactions, query))
     return scopes
 
@@ -139,6 +158,10 @@ def scopes_grant(*, client, requested, grant_type: str, user=None, user_known: b
     allowed = scopes_parse(client.allowed_scopes or "")
     allowed_named = set(allowed.named) if client.allowed_scopes else set(NAMED_SCOPES)
     for scope in parsed.named:
+        if scope == "launch/encounter" and "launch" not in parsed.named:
+            # A standalone encounter picker is not offered: only an EHR launch brings one.
+            result.outcomes.append(ScopeOutcome(scope, (), "an encounter comes only with an EHR launch"))
+            continue
         if scope in allowed_named:
             result.granted.append(scope)
             result.outcomes.append(ScopeOutcome(scope, (scope,)))
@@ -158,7 +181,9 @@ def scopes_grant(*, client, requested, grant_type: str, user=None, user_known: b
             policy, parameters = membership.access_policy, policy_parameters(membership)
             policy_name = getattr(policy, "name", "")
     policy_allows = policy_scopes(policy, parameters)
-    has_patient = bool(PATIENT_CONTEXT_SCOPES & set(result.granted)) or "patient" in parameters
+    # SMART: a granted patient/ scope SHALL come with a patient in the token response, so only
+    # a launch that establishes one (EHR `launch`, standalone `launch/patient`) allows them.
+    has_patient = bool(PATIENT_CONTEXT_SCOPES & set(result.granted))
 
     for resource in parsed.resources:
         requested_text = str(resource)

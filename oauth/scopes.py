@@ -60,6 +60,19 @@ CONTEXT_WORDS = {
 _RESOURCE_SCOPE = re.compile(
     r"^(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]{0,63})\.(?P<perms>[A-Za-z*]+)(?:\?(?P<query>.*))?$"
 )
+# FHIR result parameters: they widen or reshape what a search returns, never narrow it.
+RESULT_PARAMETERS = {
+    "_include",
+    "_revinclude",
+    "_contained",
+    "_containedType",
+    "_elements",
+    "_summary",
+    "_graph",
+}
+# Bounds on what one request may ask (parsing is linear, but a megabyte of scopes is an attack).
+MAX_SCOPES = 100
+MAX_SCOPE_STRING = 4000
 _QUERY_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.:]*$")
 
 
@@ -142,6 +155,10 @@ def _query(raw: str, scope: str) -> tuple[tuple[str, str], ...]:
     for name, value in pairs:
         if not _QUERY_PARAM.match(name) or not value:
             raise ScopeError(scope, f"'{name}={value}' is not a search parameter with a value")
+        if name.split(":")[0] in RESULT_PARAMETERS:
+            raise ScopeError(
+                scope, f"'{name}' shapes results rather than limiting them; not allowed in a scope"
+            )
     if sum(1 for name, _ in pairs if name == "role") > 1:
         raise ScopeError(scope, "at most one role= per scope")
     return tuple(pairs)
@@ -173,6 +190,14 @@ def scopes_parse(scopes: str | list[str] | tuple[str, ...] | set[str]) -> Parsed
     """Read every scope; duplicates are dropped, the unknown are listed in `ignored` with why."""
     items = scopes.split() if isinstance(scopes, str) else list(scopes)
     parsed = ParsedScopes()
+    if len(items) > MAX_SCOPES or sum(len(i) + 1 for i in items) > MAX_SCOPE_STRING:
+        parsed.ignored.append(
+            IgnoredScope(
+                " ".join(items)[:60] + "…",
+                f"too many scopes (at most {MAX_SCOPES}, {MAX_SCOPE_STRING} characters in all)",
+            )
+        )
+        return parsed
     seen: set[str] = set()
     for item in items:
         try:
@@ -218,8 +243,15 @@ def scope_errors(scopes: list[str]) -> list[str]:
 
 def _merge_queries(
     a: tuple[tuple[str, str], ...], b: tuple[tuple[str, str], ...]
-) -> tuple[tuple[str, str], ...]:
-    return tuple(dict.fromkeys((*a, *b)))
+) -> tuple[tuple[str, str], ...] | None:
+    """Both sets of conditions; None when they name one parameter with different values (a
+    resource server reading only one of them would see more than both allow)."""
+    merged = tuple(dict.fromkeys((*a, *b)))
+    values: dict[str, str] = {}
+    for name, value in merged:
+        if values.setdefault(name, value) != value:
+            return None
+    return merged
 
 
 def resource_scope_narrow(requested: ResourceScope, allowed: ResourceScope) -> ResourceScope | None:
@@ -242,9 +274,10 @@ def resource_scope_narrow(requested: ResourceScope, allowed: ResourceScope) -> R
     )
     if not permissions:
         return None
-    return ResourceScope(
-        requested.context, resource_type, permissions, _merge_queries(requested.query, allowed.query)
-    )
+    query = _merge_queries(requested.query, allowed.query)
+    if query is None:
+        return None
+    return ResourceScope(requested.context, resource_type, permissions, query)
 
 
 def resource_scope_covers(wider: ResourceScope, narrower: ResourceScope) -> bool:

@@ -32,6 +32,19 @@ from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
 
 
+def _grant_type_of(request) -> str:
+    """The grant being validated. oauthlib's Request answers any attribute from the request's
+    parameters, so `grant_type` is only believed at the token endpoint (where it is the body's
+    own field); at the authorization endpoint it is always the code grant."""
+    from urllib.parse import urlsplit
+
+    from django.urls import reverse
+
+    if urlsplit(request.uri or "").path == reverse("oauth:token"):
+        return str(request.grant_type or "")
+    return GrantType.AUTHORIZATION_CODE
+
+
 def _set_launch_context(request, context: dict) -> None:
     """Carry a SMART launch context onto the tokens issued now: stored with them
     (`_launch_context`) and returned in the token response (`patient`, `encounter`,
@@ -124,12 +137,12 @@ class Validator(OAuth2Validator):
         request is refused too."""
         from oauthlib.oauth2.rfc6749.errors import InvalidScopeError
 
-        user = getattr(request, "user", None)
+        user = request.__dict__.get("user")
         user_known = user is not None and getattr(user, "pk", None) is not None
         decision = scopes_grant(
             client=client,
             requested=scopes,
-            grant_type=getattr(request, "grant_type", None) or GrantType.AUTHORIZATION_CODE,
+            grant_type=_grant_type_of(request),
             user=user if user_known else None,
             user_known=user_known,
         )
@@ -180,7 +193,7 @@ class Validator(OAuth2Validator):
         id_token = token.get("id_token", None)
         if id_token:
             id_token = self._load_id_token(id_token)
-        code_checksum = getattr(request, "authorization_code_checksum", "")
+        code_checksum = request.__dict__.get("authorization_code_checksum", "")
         access_token = AccessToken(
             user=request.user,
             scope=token["scope"],
@@ -219,9 +232,9 @@ class Validator(OAuth2Validator):
         if not token.get("refresh_token"):  # client credentials: nothing to add, no extra statement
             return super().save_bearer_token(token, request, *args, **kwargs)
         fields = {}
-        if getattr(request, "authorization_code_checksum", ""):
+        if request.__dict__.get("authorization_code_checksum", ""):
             fields["authorization_code_checksum"] = request.authorization_code_checksum
-        sibling_of = getattr(request, "grace_refresh_token", None)
+        sibling_of = request.__dict__.get("grace_refresh_token")
         if sibling_of is not None and sibling_of.token_family:
             fields["token_family"] = sibling_of.token_family
         if request.__dict__.get("_launch_context"):
@@ -273,9 +286,19 @@ class Validator(OAuth2Validator):
         return True
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
-        if getattr(request, "grace_refresh_token", None) is not None:
-            return request.grace_scopes
-        return super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        """The scopes a refresh may carry: the original ones, cut again to what the user's
+        access policy allows *now* (a narrowed policy applies to refreshed tokens too)."""
+        if request.__dict__.get("grace_refresh_token") is not None:
+            original = request.__dict__["grace_scopes"]
+        else:
+            original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        user = request.__dict__.get("user")
+        if user is None or getattr(user, "pk", None) is None:
+            return original
+        decision = scopes_grant(
+            client=request.client, requested=original, grant_type=GrantType.AUTHORIZATION_CODE, user=user
+        )
+        return [scope for scope in decision.granted if scope in original]
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if self._concurrent_refresh(refresh_token, client, request):

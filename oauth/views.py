@@ -165,6 +165,7 @@ def discovery_document() -> dict:
             "auth_time",
             "amr",
             "idp",
+            "fhirUser",
             "nonce",
             "at_hash",
             "sid",
@@ -179,6 +180,8 @@ def discovery_document() -> dict:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 
@@ -203,7 +206,9 @@ SMART_CAPABILITIES = [
     "permission-v2",
 ]
 SMART_SCOPES_SUPPORTED = [
-    *NAMED_SCOPES,
+    # online_access has no behaviour of its own here (refresh tokens come with offline_access),
+    # so it is not advertised.
+    *(s for s in NAMED_SCOPES if s != "online_access"),
     "patient/*.rs",
     "patient/*.cruds",
     "user/*.rs",
@@ -367,6 +372,10 @@ class AuthorizeView(dot_views.AuthorizationView):
                 context = launch_context_consume(project=client.project, launch=launch)
             except LaunchError as error:
                 raise errors.InvalidRequest(str(error)) from None
+            if not context.patient and any(s.startswith("patient/") for s in scopes):
+                raise errors.InvalidRequest(
+                    "This launch names no patient, so patient/ scopes cannot be granted."
+                )
             found = {"patient": context.patient, "encounter": context.encounter}
             return {**{k: v for k, v in found.items() if v}, "need_patient_banner": False}
         if "launch/patient" in scopes:
@@ -438,10 +447,8 @@ class AuthorizeView(dot_views.AuthorizationView):
             if "none" in set(request.GET.get("prompt", "").split()):
                 return self._deny(credentials, client, errors.LoginRequired())
             return self._reauthenticate(request)
-        if not user_may_use_client(request.user, client):
-            return self._deny(credentials, client, errors.AccountNotAllowed())
-        if not sign_in_acceptable_for(request, client.project):
-            return self._deny(credentials, client, errors.SignInMethodNotAccepted())
+        if (refusal := self._session_refusal(request, client)) is not None:
+            return self._deny(credentials, client, refusal)
         if problem := audience_problem(request, client.project):
             return self._deny(credentials, client, errors.InvalidRequest(problem))
         if self.scope_grant is not None and self.scope_grant.refusal:
@@ -474,28 +481,42 @@ class AuthorizeView(dot_views.AuthorizationView):
         )
         return self.redirect(url, client)
 
+    def _session_refusal(self, request, client) -> errors.OAuthError | None:
+        """The rules the signed-in session must meet for this client, asked on the GET and again
+        on the consent POST (which a person could send without the GET)."""
+        if not user_may_use_client(request.user, client):
+            return errors.AccountNotAllowed()
+        if not sign_in_acceptable_for(request, client.project):
+            return errors.SignInMethodNotAccepted()
+        return None
+
     def form_valid(self, form):
-        client = Client.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
-        if (
-            client is not None
-            and form.cleaned_data.get("allow")
-            and not user_may_use_client(self.request.user, client)
-        ):
-            # The same rule as the GET: no code for inactive members or unverified accounts.
+        client = (
+            Client.objects.select_related("project")
+            .filter(client_id=form.cleaned_data.get("client_id"))
+            .first()
+        )
+        refusal = self._session_refusal(self.request, client) if client is not None else None
+        if refusal is not None and form.cleaned_data.get("allow"):
             credentials = {
                 "redirect_uri": form.cleaned_data.get("redirect_uri"),
                 "state": form.cleaned_data.get("state"),
             }
             if client.redirect_uri_allowed(credentials["redirect_uri"] or ""):
-                return self._deny(credentials, client, errors.AccountNotAllowed())
-            return HttpResponse(errors.AccountNotAllowed.description, status=403)
+                return self._deny(credentials, client, refusal)
+            return HttpResponse(refusal.description, status=403)
         response = super().form_valid(form)
         location = response.get("Location", "")
         if form.cleaned_data.get("allow") and response.status_code in (302, 303) and "error=" not in location:
             client = Client.objects.get(client_id=form.cleaned_data["client_id"])
-            services.consent_record(
-                user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split()
-            )
+            # Remember what was granted, not what the (editable) form posted.
+            granted = scopes_grant(
+                client=client,
+                requested=form.cleaned_data["scope"].split(),
+                grant_type=GrantType.AUTHORIZATION_CODE,
+                user=self.request.user,
+            ).granted
+            services.consent_record(user=self.request.user, client=client, scopes=granted)
         return response
 
     def get_context_data(self, **kwargs):

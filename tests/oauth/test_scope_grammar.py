@@ -150,6 +150,11 @@ def test_canonical_v2_form(text, canonical):
             "*/Observation.rs?subject=Patient/1",
             "user/Observation.rs?subject=Patient/1",
         ),
+        (  # one parameter, two values: not granted (a server reading one would see more)
+            "user/Observation.rs?subject=Patient/9",
+            "*/Observation.rs?subject=Patient/1",
+            None,
+        ),
         (
             "user/Observation.rs?category=laboratory",
             "*/Observation.rs?subject=Patient/1",
