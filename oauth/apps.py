@@ -16,4 +16,8 @@ class OAuthConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from notifications.delivery import register_delivery_kind
         from oauth import receivers  # noqa: F401 - connects the signal receivers
+        from oauth.backchannel import backchannel_logout_delivery
+
+        register_delivery_kind(backchannel_logout_delivery)

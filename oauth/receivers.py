@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from accounts.signals import membership_deactivated, membership_signed_out, user_signed_out_everywhere
+from accounts.signals import (
+    membership_deactivated,
+    membership_signed_out,
+    session_ended,
+    user_signed_out_everywhere,
+)
+from oauth.backchannel import session_logout
 from oauth.models import Consent
 from oauth.services import tokens_revoke
 
@@ -26,3 +32,9 @@ def sign_member_out_of_project(sender, membership, **kwargs) -> None:
 def revoke_all_user_tokens(sender, user, **kwargs) -> None:
     """Signed out everywhere (or the password changed): every token of the user goes."""
     tokens_revoke(user=user)
+
+
+@receiver(session_ended, dispatch_uid="oauth_logout_on_session_ended")
+def log_session_out_of_clients(sender, user, sid, **kwargs) -> None:
+    """A browser session ended: its tokens go (per client) and client apps get a logout token."""
+    session_logout(user=user, sid=sid)

@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from identity.clock import clock
-from oauth.models import AccessToken, Client, Consent, RefreshToken
+from oauth.models import AccessToken, Client, Consent, LogoutNotice, RefreshToken
 
 
 def consent_covers(*, user, client: Client, scopes: list[str]) -> bool:
@@ -63,6 +63,11 @@ def client_get(*, project, client_pk) -> Client:
         return Client.objects.get(project=project, pk=client_pk)
     except (Client.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404("No such client.") from exc
+
+
+def client_logout_notices(*, client: Client, limit: int = 20) -> list[LogoutNotice]:
+    """The client's latest back-channel logout notices, newest first (a failing receiver shows)."""
+    return list(LogoutNotice.objects.filter(client=client).order_by("-created_at")[:limit])
 
 
 def client_token_counts(*, client: Client) -> dict[str, int]:

@@ -328,8 +328,13 @@ def tokens_revoke(
     user: User | None = None,
     project: Project | None = None,
     authorization_code_checksum: str = "",
+    sid: str = "",
+    revoke_on_logout: bool | None = None,
 ) -> None:
     """Revoke every token matching all the given filters, with the refresh-token families they are in.
+
+    `sid`: the tokens issued in that browser session; `revoke_on_logout`: only those of clients
+    whose `revoke_tokens_on_logout` is that value (what a session ending revokes).
 
     Refresh tokens are marked revoked (at `clock.now()`), access tokens deleted (what DOT's
     `AccessToken.revoke()` does). The whole family of a matched refresh token goes too, so
@@ -347,8 +352,12 @@ def tokens_revoke(
         filters["application__project"] = project
     if authorization_code_checksum:
         filters["authorization_code_checksum"] = authorization_code_checksum
+    if sid:
+        filters["sid"] = sid
     if not filters:
         raise TypeError("tokens_revoke() needs at least one filter; it never revokes every token.")
+    if revoke_on_logout is not None:  # narrows the others, never a filter on its own
+        filters["application__revoke_tokens_on_logout"] = revoke_on_logout
     families = RefreshToken.objects.filter(**filters).exclude(token_family=None).values("token_family")
     refresh_tokens = RefreshToken.objects.filter(Q(**filters) | Q(token_family__in=families))
     now = clock.now()

@@ -91,7 +91,12 @@ class ClientDetailView(ProjectAdminView):
     section = "clients"
 
     def _context(self, client, form):
-        return {"client": client, "form": form, "counts": selectors.client_token_counts(client=client)}
+        return {
+            "client": client,
+            "form": form,
+            "counts": selectors.client_token_counts(client=client),
+            "logout_notices": selectors.client_logout_notices(client=client),
+        }
 
     def get(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
