@@ -40,6 +40,7 @@ urlpatterns = [
         name="policy_delete",
     ),
     path("<slug:project_slug>/audit/", views.AuditLogView.as_view(), name="audit"),
+    path("<slug:project_slug>/audit/export/", views.AuditLogView.as_view(export=True), name="audit_export"),
     path("<slug:project_slug>/outbox/", inv.OutboxListView.as_view(), name="outbox"),
     path(
         "<slug:project_slug>/outbox/<uuid:message_id>/", inv.OutboxDetailView.as_view(), name="outbox_message"

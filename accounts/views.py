@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -20,7 +21,8 @@ from accounts.models import Role
 from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
 from audit import selectors as audit_selectors
-from audit.models import AuditAction
+from audit.exports import audit_csv_response
+from audit.forms import AuditFilterForm
 from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
@@ -244,21 +246,25 @@ class PolicyDeleteView(ProjectAdminView):
 
 class AuditLogView(ProjectAdminView):
     section = "audit"
+    export = False
 
-    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        action = request.GET.get("action", "")
-        actor = request.GET.get("actor", "")
-        events = audit_selectors.audit_event_list(project=self.project, action=action, actor_query=actor)
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponseBase:
+        filters = AuditFilterForm(request.GET or None)
+        if filters.is_bound and not filters.is_valid():
+            events = audit_selectors.audit_event_list(project=self.project).none()
+        else:
+            events = audit_selectors.audit_event_list(project=self.project, **filters.filters())
+        if self.export:
+            return audit_csv_response(events, filename=f"audit-{self.project.slug}.csv")
         return self.render(
             request,
             "portal/audit/list.html",
             {
                 "page": paginate(request, events),
-                "actions": AuditAction.choices,
-                "action": action,
-                "actor": actor,
+                "filters": filters,
                 "query_string": query_without_page(request),
             },
+            status=400 if filters.is_bound and not filters.is_valid() else 200,
         )
 
 

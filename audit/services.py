@@ -54,3 +54,10 @@ def audit_record(
         user_agent=actor.user_agent[:512],
         details=scrub(details or {}),
     )
+
+
+def audit_events_purge(*, before) -> int:
+    """Delete events older than `before` (retention, AUDIT_RETENTION_DAYS): the one sanctioned
+    deletion of an append-only log, set-based (Model.delete stays forbidden). Returns how many."""
+    deleted, _ = AuditEvent.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("oauth.api_urls")),
     path("", include("federation.api_urls")),
+    path("", include("audit.api_urls")),
 ]

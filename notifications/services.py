@@ -141,3 +141,12 @@ __all__ = [
     "message_track",
     "outbox_relay",
 ]
+
+
+def outbox_purge(*, before) -> int:
+    """Delete outbox messages in a final state (sent, delivered, bounced, complained, dead) last
+    changed before `before` (retention, OUTBOX_RETENTION_DAYS); queued or failing ones stay."""
+    from notifications.models import FINAL_STATUSES, OutboundMessage
+
+    deleted, _ = OutboundMessage.objects.filter(status__in=FINAL_STATUSES, updated_at__lt=before).delete()
+    return deleted

@@ -34,3 +34,19 @@ def deliver_message(message_id: str) -> str:
 def relay_outbox() -> int:
     """Periodic (beat): publish deliveries that are due or were abandoned mid-send; relay hooks."""
     return delivery_relay()
+
+
+@shared_task(ignore_result=True)
+def purge_outbox() -> int:
+    """Delete finished messages older than OUTBOX_RETENTION_DAYS (0: keep everything, the default)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from identity.clock import clock
+    from notifications.services import outbox_purge
+
+    days = int(getattr(settings, "OUTBOX_RETENTION_DAYS", 0) or 0)
+    if days <= 0:
+        return 0
+    return outbox_purge(before=clock.now() - timedelta(days=days))
