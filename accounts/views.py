@@ -94,7 +94,10 @@ class MembershipDetailView(ProjectAdminView):
         events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[
             :10
         ]
-        return {"membership": membership, "form": form, "events": events, "Role": Role}
+        from accounts.services.sessions import session_list
+
+        sessions = session_list(user=membership.user)
+        return {"membership": membership, "form": form, "events": events, "Role": Role, "sessions": sessions}
 
     def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)

@@ -17,8 +17,9 @@ from oauth.services import tokens_revoke
 
 @receiver(membership_deactivated, dispatch_uid="oauth_revoke_on_membership_deactivated")
 def revoke_project_tokens(sender, membership, **kwargs) -> None:
-    """Revoke the member's refresh and access tokens issued by this project's clients."""
-    tokens_revoke(user=membership.user, project=membership.project)
+    """Revoke the member's refresh and access tokens issued by this project's clients, and
+    forget their consents (a reactivated member is asked again)."""
+    sign_member_out_of_project(sender, membership)
 
 
 @receiver(membership_signed_out, dispatch_uid="oauth_revoke_on_membership_signed_out")

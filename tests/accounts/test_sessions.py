@@ -239,3 +239,19 @@ def test_a_projects_absolute_limit_ends_even_an_active_session(issuer, oauth_pro
         clock.advance(timedelta(minutes=25))
         browser.get(reverse("sessions"))
     assert browser.get(reverse("sessions")).status_code == 302
+
+
+def test_the_members_page_lists_their_sessions(issuer, oauth_project, member, admin_user_of):
+    _browser(member.email, user_agent="Visible Browser 1.0")
+    from django.test import Client as PageClient
+
+    admin = MembershipFactory(project=oauth_project, role="admin").user
+    page_client = PageClient()
+    page_client.force_login(admin)
+    membership = member.memberships.get(project=oauth_project)
+    page = page_client.get(
+        reverse(
+            "portal:membership", kwargs={"project_slug": oauth_project.slug, "membership_id": membership.pk}
+        )
+    ).content.decode()
+    assert "Visible Browser 1.0" in page and "Sign out of this project" in page
