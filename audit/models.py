@@ -49,6 +49,12 @@ class AuditAction(models.TextChoices):
     IDENTITY_LINKED = "identity.linked", "Federated identity linked"
     IDENTITY_UNLINKED = "identity.unlinked", "Federated identity unlinked"
     FEDERATED_SIGN_IN_REFUSED = "user.federated_sign_in_refused", "Federated sign-in refused"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", "Webhook endpoint created"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated", "Webhook endpoint updated"
+    WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Webhook secret rotated"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Webhook endpoint deleted"
+    WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
+    USER_PROFILE_REFRESHED = "user.profile_refreshed", "Name or email refreshed by a webhook"
 
 
 class AuditOutcome(models.TextChoices):

@@ -24,6 +24,7 @@ class ErrorCode:
     CONFLICT = "conflict"
     POLICY_IN_USE = "policy_in_use"
     LAST_OWNER = "last_owner"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     SERVER_ERROR = "server_error"
 
 

@@ -53,6 +53,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("o/", include("oauth.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path(".well-known/openid-configuration", oauth_views.openid_configuration, name="openid-configuration"),
     path(".well-known/smart-configuration", oauth_views.smart_configuration, name="smart-configuration"),
     path("smart-style.json", oauth_views.smart_style, name="smart-style"),

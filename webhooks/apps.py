@@ -5,10 +5,22 @@ from identity.portal_sections import PortalSection
 
 
 class WebhooksConfig(AppConfig):
-    """Will own inbound webhook endpoints, their verification schemes and the durable inbox."""
+    """Owns inbound webhook endpoints, their verification schemes, the durable inbox and handlers."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "webhooks"
     verbose_name = "Inbound webhooks"
-    # Routed by webhooks/portal_urls.py (a "coming soon" page until the feature lands).
+    # Routed by webhooks/portal_urls.py.
     portal_sections = (PortalSection("webhooks", _("Webhooks"), "portal:webhooks", order=60),)
+
+    def ready(self) -> None:
+        from notifications.delivery import register_delivery_kind
+        from webhooks.delivery import inbound_delivery
+        from webhooks.handlers import register_handler
+        from webhooks.handlers.generic import GenericHandler
+        from webhooks.handlers.okta import OktaUserLifecycleHandler
+
+        register_delivery_kind(inbound_delivery)
+        # One line per handler module (docs/WEBHOOKS.md, "Adding a handler").
+        register_handler(GenericHandler())
+        register_handler(OktaUserLifecycleHandler())
