@@ -336,6 +336,16 @@ OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": ISSUER_URL,  # RFC 9207 `iss` = discovery issuer, whatever Host header came in
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # RP-initiated logout (oauth/views_logout.py): no prompt only with a valid id_token_hint of
+    # the signed-in user's session; expired hints count. DOT deletes none of the user's tokens:
+    # Django's logout ends the session record, which revokes that session's tokens (accounts ->
+    # session_ended -> oauth). post_logout_redirect_uris follow our redirect-URI rule instead of
+    # DOT's "strict" one (http only for confidential clients).
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": False,
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": list(GrantType.values),

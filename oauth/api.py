@@ -35,9 +35,16 @@ class ClientOutput(serializers.Serializer):
     token_endpoint_auth_method = serializers.CharField()
     jwks_uri = serializers.CharField()
     jwks = serializers.JSONField(help_text="The client's public keys (a JWKS), or {}.")
+    post_logout_redirect_uris = serializers.SerializerMethodField()
+    backchannel_logout_uri = serializers.CharField()
+    backchannel_logout_session_required = serializers.BooleanField()
+    revoke_tokens_on_logout = serializers.BooleanField()
 
     def get_redirect_uris(self, client: Client) -> list[str]:
         return client.redirect_uris.split()
+
+    def get_post_logout_redirect_uris(self, client: Client) -> list[str]:
+        return client.post_logout_redirect_uris.split()
 
     def get_scopes(self, client: Client) -> list[str]:
         return client.allowed_scopes.split()
@@ -112,10 +119,44 @@ class ClientInputSerializer(serializers.Serializer):
         default=dict,
         help_text='private_key_jwt: the public keys, {"keys": [...]} (RSA or EC P-256/P-384, no private parts).',
     )
+    post_logout_redirect_uris = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text=(
+            "Where RP-initiated logout (/o/logout/) may send the browser back to, matched exactly; "
+            "the rule of redirect_uris. Authorization code clients only."
+        ),
+    )
+    backchannel_logout_uri = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text=(
+            "OpenID Back-Channel Logout: an https URL the logout token is POSTed to when a session "
+            "in which the client got tokens ends."
+        ),
+    )
+    backchannel_logout_session_required = serializers.BooleanField(
+        required=False, default=True, help_text="Logout tokens carry the session's sid."
+    )
+    revoke_tokens_on_logout = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="When a browser session ends, the tokens the client got in it are revoked.",
+    )
 
 
 # A PUT that names none of these keeps how the client authenticates.
 _AUTH_FIELDS = ("token_endpoint_auth_method", "jwks_uri", "jwks")
+# A PUT that does not name one of these keeps its value (callers written before they existed).
+_LOGOUT_FIELDS = (
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "revoke_tokens_on_logout",
+)
 
 
 def _client_input(project, data: dict) -> services.ClientInput:
@@ -188,6 +229,8 @@ class ClientDetailApi(ProjectAdminApi):
                 "jwks": client.jwks,
             }
         )
+        current = ClientOutput(client).data
+        kept.update({name: current[name] for name in _LOGOUT_FIELDS if name not in request.data})
         serializer = ClientInputSerializer(data={"client_type": client.client_type, **kept, **request.data})
         serializer.is_valid(raise_exception=True)
         client = services.client_update(

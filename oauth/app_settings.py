@@ -67,6 +67,12 @@ class AppSettings:
         return bool(self._setting("CLIENT_JWKS_ALLOW_HTTP_LOOPBACK", False) or settings.DEBUG)
 
     @property
+    def BACKCHANNEL_LOGOUT_ALLOW_HTTP_LOOPBACK(self) -> bool:
+        """Plain http `backchannel_logout_uri`s on 127.0.0.1 / localhost (development and tests);
+        also under DEBUG."""
+        return bool(self._setting("BACKCHANNEL_LOGOUT_ALLOW_HTTP_LOOPBACK", False) or settings.DEBUG)
+
+    @property
     def SIGNING_KEY_PEM(self) -> str:
         """An RS256 private key (PEM) from the environment; otherwise keys live in the database."""
         return str(getattr(settings, "OIDC_SIGNING_KEY", "") or "")

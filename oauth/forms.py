@@ -79,6 +79,31 @@ class ClientForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
         help_text='private_key_jwt: the public keys as JSON, {"keys": [...]}. Never the private key.',
     )
+    post_logout_redirect_uris = forms.CharField(
+        required=False,
+        label="Post-logout redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=(
+            "Where the app may send people back to after signing them out (RP-initiated logout); "
+            "one per line, matched exactly, the rules of redirect URIs."
+        ),
+    )
+    backchannel_logout_uri = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Back-channel logout URI",
+        help_text="An https URL of the app that receives a logout token when a session it got tokens in ends.",
+    )
+    backchannel_logout_session_required = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Logout tokens name the session (sid)",
+    )
+    revoke_tokens_on_logout = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Revoke the app's tokens when the session they were issued in ends",
+    )
 
     def __init__(self, *args, project, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -118,6 +143,9 @@ class ClientForm(forms.Form):
             if line.strip()
         ]
 
+    def clean_post_logout_redirect_uris(self) -> list[str]:
+        return (self.cleaned_data.get("post_logout_redirect_uris") or "").split()
+
 
 def client_initial(client: Client) -> dict:
     return {
@@ -137,6 +165,10 @@ def client_initial(client: Client) -> dict:
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "jwks_uri": client.jwks_uri,
         "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
+        "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "revoke_tokens_on_logout": client.revoke_tokens_on_logout,
     }
 
 

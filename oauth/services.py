@@ -19,6 +19,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
+from identity.outbound import outbound_url_problem
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cache_forget
 from oauth.client_keys import jwks_problems, jwks_uri_problem
@@ -46,8 +47,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def validate_redirect_uris(uris: list[str], *, client_type: str) -> list[str]:
-    """https only; plain http only for loopback redirect URIs of native (public) clients (RFC 8252 §7.3)."""
+def validate_redirect_uris(
+    uris: list[str], *, client_type: str, field_name: str = "redirect_uris"
+) -> list[str]:
+    """https only; plain http only for loopback redirect URIs of native (public) clients (RFC 8252 §7.3).
+    The one rule for every URI the browser is sent back to: `redirect_uris` and
+    `post_logout_redirect_uris` (errors under `field_name`)."""
     errors, clean = [], []
     for uri in uris:
         uri = uri.strip()
@@ -66,8 +71,19 @@ def validate_redirect_uris(uris: list[str], *, client_type: str) -> list[str]:
         else:
             errors.append(f"{uri}: use https (http only for loopback addresses of native apps).")
     if errors:
-        raise ApplicationError("Some redirect URIs are not allowed.", fields={"redirect_uris": errors})
+        raise ApplicationError("Some redirect URIs are not allowed.", fields={field_name: errors})
     return clean
+
+
+def backchannel_logout_uri_problem(uri: str) -> str:
+    """Why a client's back-channel logout URI would not do, "" when it does: the rule of every
+    URL this server calls (identity/outbound.py: https, no internal address; http only on
+    loopback under DEBUG or OAUTH_BACKCHANNEL_LOGOUT_ALLOW_HTTP_LOOPBACK)."""
+    return outbound_url_problem(
+        uri,
+        allow_http_loopback=app_settings.BACKCHANNEL_LOGOUT_ALLOW_HTTP_LOOPBACK,
+        example="https://app.example/backchannel-logout",
+    )
 
 
 @dataclass
@@ -89,6 +105,11 @@ class ClientInput:
     # private_key_jwt only, exactly one of them: where its public keys are, or the keys (a JWKS).
     jwks_uri: str = ""
     jwks: dict | None = None
+    # Logout (OpenID RP-Initiated and Back-Channel Logout 1.0); authorization code clients only.
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str = ""
+    backchannel_logout_session_required: bool = True
+    revoke_tokens_on_logout: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,8 @@ def _validate(data: ClientInput, project: Project) -> dict:
     auth_method, auth_errors = _auth_method_errors(data)
     errors.update(auth_errors)
     redirect_uris: list[str] = []
+    post_logout_redirect_uris: list[str] = []
+    backchannel_logout_uri = ""
     if GrantType.AUTHORIZATION_CODE in grants:
         try:
             redirect_uris = validate_redirect_uris(data.redirect_uris, client_type=data.client_type)
@@ -170,6 +193,17 @@ def _validate(data: ClientInput, project: Project) -> dict:
         else:
             if not redirect_uris:
                 errors["redirect_uris"] = ["The authorization code grant needs at least one redirect URI."]
+        try:
+            post_logout_redirect_uris = validate_redirect_uris(
+                data.post_logout_redirect_uris,
+                client_type=data.client_type,
+                field_name="post_logout_redirect_uris",
+            )
+        except ApplicationError as error:
+            errors.update(error.fields)
+        backchannel_logout_uri = data.backchannel_logout_uri.strip()
+        if backchannel_logout_uri and (problem := backchannel_logout_uri_problem(backchannel_logout_uri)):
+            errors["backchannel_logout_uri"] = [problem]
     if errors:
         raise ApplicationError("The client is not valid.", fields=errors)
     if (
@@ -187,6 +221,8 @@ def _validate(data: ClientInput, project: Project) -> dict:
         "auth_method": auth_method,
         "jwks_uri": data.jwks_uri.strip() if auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else "",
         "jwks": (data.jwks or {}) if auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {},
+        "post_logout_redirect_uris": list(dict.fromkeys(post_logout_redirect_uris)),
+        "backchannel_logout_uri": backchannel_logout_uri,
     }
 
 
@@ -228,6 +264,10 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         token_endpoint_auth_method=checked["auth_method"],
         jwks_uri=checked["jwks_uri"],
         jwks=checked["jwks"],
+        post_logout_redirect_uris=" ".join(checked["post_logout_redirect_uris"]),
+        backchannel_logout_uri=checked["backchannel_logout_uri"],
+        backchannel_logout_session_required=data.backchannel_logout_session_required,
+        revoke_tokens_on_logout=data.revoke_tokens_on_logout,
         hash_client_secret=True,
         # A private_key_jwt client: the hash of a secret nobody knows (and client_auth refuses secrets).
         client_secret=_hash_secret(secret or _new_secret()) if secret or uses_keys else "",
@@ -275,6 +315,10 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.token_endpoint_auth_method = checked["auth_method"]
     client.jwks_uri = checked["jwks_uri"]
     client.jwks = checked["jwks"]
+    client.post_logout_redirect_uris = " ".join(checked["post_logout_redirect_uris"])
+    client.backchannel_logout_uri = checked["backchannel_logout_uri"]
+    client.backchannel_logout_session_required = data.backchannel_logout_session_required
+    client.revoke_tokens_on_logout = data.revoke_tokens_on_logout
     client.save()
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
     audit_record(action=AuditAction.CLIENT_UPDATED, actor=actor, project=client.project, target=client)

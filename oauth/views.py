@@ -144,6 +144,7 @@ def discovery_document() -> dict:
         "jwks_uri": _absolute("oauth:jwks"),
         "introspection_endpoint": _absolute("oauth:introspect"),
         "revocation_endpoint": _absolute("oauth:revoke"),
+        "end_session_endpoint": _absolute("oauth:logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": list(GrantType.values),

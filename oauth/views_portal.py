@@ -30,6 +30,10 @@ def _input(data: dict) -> services.ClientInput:
         token_endpoint_auth_method=data.get("token_endpoint_auth_method", ""),
         jwks_uri=data.get("jwks_uri", ""),
         jwks=data.get("jwks") or None,
+        post_logout_redirect_uris=data.get("post_logout_redirect_uris", []),
+        backchannel_logout_uri=data.get("backchannel_logout_uri", ""),
+        backchannel_logout_session_required=data.get("backchannel_logout_session_required", False),
+        revoke_tokens_on_logout=data.get("revoke_tokens_on_logout", False),
     )
 
 

@@ -201,3 +201,81 @@ def test_allauth_records_when_the_user_authenticated(client, db):
     later = get_authentication_records(request, user)
     assert len(later) > len(records) and max(record["at"] for record in later) >= signed_in_at
     assert our_views.auth_time_of(request).timestamp() == pytest.approx(max(r["at"] for r in later))
+
+
+# --- RP-initiated logout (oauth/views_logout.py) on DOT's RPInitiatedLogoutView -------------------
+
+# DOT's public methods our LogoutView overrides (each calls DOT's own), with the parameters DOT
+# passes: get() and form_valid() reach them through validate_logout_request().
+LOGOUT_VIEW_METHODS = {
+    "validate_logout_request": ["self", "id_token_hint", "client_id", "post_logout_redirect_uri"],
+    "validate_logout_request_user": ["self", "id_token_hint", "client_id"],
+    "get_request_application": ["self", "id_token", "client_id"],
+    "validate_post_logout_redirect_uri": ["self", "application", "post_logout_redirect_uri"],
+    "must_prompt": ["self", "token_user"],
+    "do_logout": ["self", "application", "post_logout_redirect_uri", "state", "token_user"],
+    "error_response": ["self", "error"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOGOUT_VIEW_METHODS))
+def test_dot_logout_view_methods_we_override(name):
+    from oauth.views_logout import LogoutView
+
+    base = dot_views.RPInitiatedLogoutView
+    assert [p[0] for p in _shape(getattr(base, name))] == LOGOUT_VIEW_METHODS[name], VERSIONS
+    if name in vars(LogoutView):
+        assert _shape(getattr(LogoutView, name)) == _shape(getattr(base, name))
+
+
+def test_dot_logout_settings_we_configure_exist():
+    from oauth2_provider.settings import DEFAULTS, oauth2_settings
+
+    for name in (
+        "OIDC_RP_INITIATED_LOGOUT_ENABLED",
+        "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT",
+        "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS",
+        "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS",
+        "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS",
+    ):
+        assert name in DEFAULTS, f"{name} is gone ({VERSIONS})"
+    assert oauth2_settings.OIDC_RP_INITIATED_LOGOUT_ENABLED is True
+    assert oauth2_settings.OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS is False  # the session's end revokes
+
+
+def test_dot_logout_view_goes_through_the_methods_we_override(rf, db):
+    """DOT's get() (and the confirmation's form_valid()) ask our hooks in this order, and sign out
+    only through do_logout()."""
+    from django.contrib.auth.models import AnonymousUser
+
+    calls: list[str] = []
+
+    class Probe(dot_views.RPInitiatedLogoutView):
+        def validate_logout_request_user(self, id_token_hint, client_id):
+            calls.append("user")
+
+        def get_request_application(self, id_token, client_id):
+            calls.append("application")
+
+        def validate_post_logout_redirect_uri(self, application, post_logout_redirect_uri):
+            calls.append("redirect_uri")
+
+        def must_prompt(self, token_user):
+            calls.append("prompt")
+            return False
+
+        def do_logout(self, application=None, post_logout_redirect_uri=None, state=None, token_user=None):
+            calls.append(f"logout {post_logout_redirect_uri} {state}")
+            return "done"
+
+    request = rf.get("/o/logout/", {"id_token_hint": "h", "post_logout_redirect_uri": "u", "state": "s"})
+    request.user = AnonymousUser()
+    assert Probe.as_view()(request) == "done"
+    assert calls == ["user", "application", "redirect_uri", "prompt", "logout u s"], VERSIONS
+
+    calls.clear()
+    request = rf.post("/o/logout/", {"post_logout_redirect_uri": "u", "state": "s", "allow": "on"})
+    request.user = AnonymousUser()
+    request._dont_enforce_csrf_checks = True
+    assert Probe.as_view()(request) == "done"
+    assert calls == ["user", "application", "redirect_uri", "prompt", "logout u s"], VERSIONS

@@ -39,6 +39,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--redirect-uri", action="append", default=[], help="for authorization_code; repeatable"
         )
+        parser.add_argument(
+            "--post-logout-redirect-uri",
+            action="append",
+            default=[],
+            help="where RP-initiated logout may send the browser back to (matched exactly); repeatable",
+        )
+        parser.add_argument(
+            "--backchannel-logout-uri",
+            default="",
+            help="https URL that receives a logout token when a session the client got tokens in ends",
+        )
+        parser.add_argument(
+            "--no-backchannel-logout-session-required",
+            dest="backchannel_logout_session_required",
+            action="store_false",
+            help="logout tokens without the session's sid",
+        )
+        parser.add_argument(
+            "--no-revoke-tokens-on-logout",
+            dest="revoke_tokens_on_logout",
+            action="store_false",
+            help="keep the client's tokens when the browser session they were issued in ends",
+        )
         parser.add_argument("--public", action="store_true")
         parser.add_argument(
             "--scope",
@@ -100,6 +123,10 @@ class Command(BaseCommand):
             token_endpoint_auth_method=opts["auth_method"],
             jwks_uri=opts["jwks_uri"],
             jwks=jwks,
+            post_logout_redirect_uris=opts["post_logout_redirect_uri"],
+            backchannel_logout_uri=opts["backchannel_logout_uri"],
+            backchannel_logout_session_required=opts["backchannel_logout_session_required"],
+            revoke_tokens_on_logout=opts["revoke_tokens_on_logout"],
         )
         try:
             issued = client_create(project=project, actor=Actor.system(), data=data)
