@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("oauth.api_urls")),
     path("", include("federation.api_urls")),
+    path("", include("webhooks.api_urls")),
     path("", include("audit.api_urls")),
 ]

@@ -108,6 +108,15 @@ DOMAIN_VERIFIED = Flash(messages.SUCCESS, _("{name} is verified."))
 DOMAIN_CLAIM_REMOVED = Flash(messages.SUCCESS, _("Removed the claim of {name}."))
 IDENTITY_UNLINKED = Flash(messages.SUCCESS, _("The identity is unlinked; it can no longer sign you in."))
 
+# --- Inbound webhook endpoints (webhooks) ---------------------------------------------------------
+
+WEBHOOK_ENDPOINT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
+WEBHOOK_ENDPOINT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its URL no longer answers."))
+WEBHOOK_SECRET_ROTATED = Flash(
+    messages.SUCCESS, _("{name} has a new secret; the previous one still works for 24 hours.")
+)
+WEBHOOK_EVENT_REPLAYED = Flash(messages.SUCCESS, _("The event {name} is queued to be processed again."))
+
 # --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
 
 ADMIN_REFUSED = Flash(messages.ERROR, _("{object}: {reason}"))

@@ -2,8 +2,20 @@
 
 from django.urls import path
 
-from identity.portal import ComingSoonView
+from webhooks import views
+
+endpoints = "<slug:project_slug>/webhooks"
+endpoint = f"{endpoints}/<uuid:endpoint_id>"
+event = f"{endpoint}/events/<uuid:event_pk>"
 
 urlpatterns = [
-    path("<slug:project_slug>/webhooks/", ComingSoonView.as_view(section="webhooks"), name="webhooks"),
+    path(f"{endpoints}/", views.EndpointListView.as_view(), name="webhooks"),
+    path(f"{endpoints}/new/", views.EndpointCreateView.as_view(), name="webhook_create"),
+    path(f"{endpoint}/", views.EndpointDetailView.as_view(), name="webhook"),
+    path(
+        f"{endpoint}/rotate-secret/", views.EndpointRotateSecretView.as_view(), name="webhook_rotate_secret"
+    ),
+    path(f"{endpoint}/delete/", views.EndpointDeleteView.as_view(), name="webhook_delete"),
+    path(f"{event}/", views.EventDetailView.as_view(), name="webhook_event"),
+    path(f"{event}/replay/", views.EventReplayView.as_view(), name="webhook_event_replay"),
 ]

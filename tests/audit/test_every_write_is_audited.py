@@ -16,6 +16,7 @@ SERVICE_MODULES = sorted(
         ROOT / "oauth/launch.py",
         *ROOT.glob("federation/services/*.py"),
         ROOT / "notifications/services.py",
+        ROOT / "webhooks/services.py",
     ]
 )
 WRITE = re.compile(

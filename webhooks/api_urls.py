@@ -1,0 +1,22 @@
+"""Routes of the inbound webhooks REST API (mounted under /api/v1/ by identity/api_urls.py)."""
+
+from django.urls import path
+
+from webhooks import api
+
+project = "projects/<uuid:project_id>"
+endpoint = f"{project}/webhook-endpoints/<uuid:endpoint_id>"
+event = f"{endpoint}/events/<uuid:event_pk>"
+
+urlpatterns = [
+    path(f"{project}/webhook-endpoints/", api.EndpointListCreateApi.as_view(), name="api-webhook-endpoints"),
+    path(f"{endpoint}/", api.EndpointDetailApi.as_view(), name="api-webhook-endpoint"),
+    path(
+        f"{endpoint}/rotate-secret/",
+        api.EndpointRotateSecretApi.as_view(),
+        name="api-webhook-endpoint-rotate",
+    ),
+    path(f"{endpoint}/events/", api.EventListApi.as_view(), name="api-webhook-events"),
+    path(f"{event}/", api.EventDetailApi.as_view(), name="api-webhook-event"),
+    path(f"{event}/replay/", api.EventReplayApi.as_view(), name="api-webhook-event-replay"),
+]
