@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from django.core.cache import cache
 
+from identity.outbound import outbound_url_problem
 from oauth.app_settings import app_settings
 from oauth.constants import ASSERTION_SIGNING_ALGORITHMS
 
@@ -38,7 +37,6 @@ PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 EC_CURVE_OF = {"ES256": "P-256", "ES384": "P-384"}
 # Failures are remembered this long so that an unreachable `jwks_uri` does not cost a timeout per request.
 FETCH_FAILURE_SECONDS = 10
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 class JwksUnavailable(Exception):
@@ -135,41 +133,15 @@ def jwks_problems(jwks: Any) -> list[str]:
     return problems
 
 
-def _internal_ip_literal(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-
-
 def jwks_uri_problem(uri: str) -> str:
-    """Why we would not fetch `uri` as a client's JWKS, in plain words; "" when we would.
-
-    https with a host name or public address; no fragment or user name. Plain http only on
-    127.0.0.1 / localhost, and only under DEBUG or OAUTH_CLIENT_JWKS_ALLOW_HTTP_LOOPBACK.
-    """
-    if len(uri) > 2000:
-        return "The URL is too long."
-    try:
-        parts = urlsplit(uri)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return "This is not a valid URL."
-    if not host:
-        return "Give a full https URL, such as https://app.example/.well-known/jwks.json."
-    if parts.fragment or "#" in uri:
-        return "The URL may not contain a fragment (#…)."
-    if parts.username or parts.password:
-        return "The URL may not contain a user name or password."
-    loopback_allowed = app_settings.CLIENT_JWKS_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS
-    if parts.scheme == "http" and loopback_allowed:
-        return ""
-    if parts.scheme != "https":
-        return "Use https."
-    if _internal_ip_literal(host) and not loopback_allowed:
-        return "An internal network address is not allowed."
-    return ""
+    """Why we would not fetch `uri` as a client's JWKS, in plain words; "" when we would
+    (identity/outbound.py's rule). Plain http only to loopback, and only under DEBUG or
+    OAUTH_CLIENT_JWKS_ALLOW_HTTP_LOOPBACK."""
+    return outbound_url_problem(
+        uri,
+        allow_http_loopback=app_settings.CLIENT_JWKS_ALLOW_HTTP_LOOPBACK,
+        example="https://app.example/.well-known/jwks.json",
+    )
 
 
 # --- keys for verification ---------------------------------------------------------------------
