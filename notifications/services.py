@@ -93,6 +93,11 @@ def message_resend(*, message: OutboundMessage, actor: Actor) -> OutboundMessage
     message = OutboundMessage.objects.select_for_update().get(pk=message.pk)
     if message.status in (MessageStatus.SENDING, MessageStatus.QUEUED):
         raise ApplicationError("This message is already on its way.", code=ErrorCode.CONFLICT, status=409)
+    # The resend is a new send: a late tracking event of the previous one (same ESP id) must not
+    # mark it delivered or bounced.
+    message.esp_message_id = ""
+    message.tracked_at = None
+    message.save(update_fields=["esp_message_id", "tracked_at", "updated_at"])
     delivery_requeue(kind=email_delivery, record=message)
     audit_record(
         action=AuditAction.MESSAGE_RESENT,

@@ -158,6 +158,27 @@ def test_resend_dead_message(settings, admin_user, project):
     assert message.status == MessageStatus.SENT and message.attempts == 1
 
 
+def test_a_late_tracking_event_of_the_first_send_does_not_mark_the_resend(settings, admin_user, project):
+    from notifications.services import message_track
+
+    message = enqueue(project=project)
+    message.refresh_from_db()
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        esp_message_id="esp-first", status=MessageStatus.BOUNCED, last_error="mailbox full"
+    )
+    message.refresh_from_db()
+    settings.EMAIL_BACKEND = "tests.support.mail_backends.RejectingBackend"  # the resend did not go out
+    message_resend(message=message, actor=Actor(user=admin_user))
+    message.refresh_from_db()
+    resent_status = message.status
+    assert resent_status in (MessageStatus.FAILED, MessageStatus.DEAD)
+    # The first send's late events name the old ESP id: they are not this send's.
+    assert message_track(esp_message_id="esp-first", event_type="bounced") == 0
+    assert message_track(esp_message_id="esp-first", event_type="delivered") == 0
+    message.refresh_from_db()
+    assert message.status == resent_status and message.esp_message_id == ""
+
+
 def test_broker_down_at_commit_keeps_row_queued_for_the_relay():
     from identity.celery import app
     from notifications.delivery import broker_breaker
