@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from identity.clock import clock
 from identity.errors import ErrorCode, error_body
 from webhooks import selectors, services
-from webhooks.constants import MAX_BODY_BYTES, STORED_HEADERS
+from webhooks.constants import MAX_BODY_BYTES, STORED_HEADERS, WebhookScheme
 from webhooks.schemes import MalformedRequest, VerificationFailed, scheme_get
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _not_allowed(allowed: str) -> Answer:
 
 def _unverified(endpoint, error: VerificationFailed) -> Answer:
     logger.info("webhook endpoint %s: request not verified (%s)", endpoint.pk, error)
-    if endpoint.scheme == "basic":
+    if endpoint.scheme == WebhookScheme.BASIC:
         return Answer(NOT_VERIFIED.status, NOT_VERIFIED.body, {"WWW-Authenticate": 'Basic realm="webhook"'})
     return NOT_VERIFIED
 
@@ -93,10 +93,10 @@ def inbound_answer(
         return NOT_FOUND
     scheme = scheme_get(endpoint.scheme)
     now = clock.now()
-    allowed = "GET, POST" if scheme.name == "okta" else "POST"
-    if method == "GET" and "GET" in allowed:
+    allowed = "GET, POST" if scheme.answers_get else "POST"
+    if method == "GET" and scheme.answers_get:
         try:
-            return Answer(200, scheme.challenge(endpoint, headers, now) or {})
+            return Answer(200, scheme.challenge(endpoint, headers, now))
         except VerificationFailed as error:
             return _unverified(endpoint, error)
         except MalformedRequest as error:

@@ -114,6 +114,8 @@ class Scheme:
     uses_secret: ClassVar[bool] = True
     # May the portal generate the secret? (Stripe creates its own signing secret.)
     generates_secret: ClassVar[bool] = True
+    # Does a GET get an answer (a one-time verification challenge, `challenge()`)? Else 405.
+    answers_get: ClassVar[bool] = False
 
     def verify(self, endpoint: WebhookEndpoint, headers: dict[str, str], body: bytes, now: datetime) -> None:
         raise NotImplementedError
@@ -121,9 +123,10 @@ class Scheme:
     def events(self, headers: dict[str, str], body: bytes) -> list[ParsedEvent]:
         raise NotImplementedError
 
-    def challenge(self, endpoint: WebhookEndpoint, headers: dict[str, str], now: datetime) -> dict | None:
-        """The answer to a GET (a one-time verification), or None when the scheme has none (405)."""
-        return None
+    def challenge(self, endpoint: WebhookEndpoint, headers: dict[str, str], now: datetime) -> dict:
+        """The answer to a verified GET (schemes with `answers_get`): raises like `verify`, or
+        MalformedRequest for a GET that is not the scheme's challenge."""
+        raise NotImplementedError
 
     def secret_generate(self) -> str:
         raise NotImplementedError

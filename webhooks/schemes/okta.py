@@ -32,6 +32,7 @@ MIN_SECRET_LENGTH = 16
 
 class OktaScheme(Scheme):
     name = "okta"
+    answers_get = True  # the one-time verification challenge
 
     def verify(self, endpoint, headers: dict[str, str], body: bytes, now: datetime) -> None:
         presented = headers.get("authorization", "").encode("utf-8", "replace")
@@ -41,7 +42,7 @@ class OktaScheme(Scheme):
         if not presented or not matched:
             raise VerificationFailed("the Authorization header is missing or wrong")
 
-    def challenge(self, endpoint, headers: dict[str, str], now: datetime) -> dict | None:
+    def challenge(self, endpoint, headers: dict[str, str], now: datetime) -> dict:
         self.verify(endpoint, headers, b"", now)
         value = headers.get("x-okta-verification-challenge", "")
         if not value or len(value) > MAX_CHALLENGE_LENGTH:
