@@ -43,5 +43,10 @@ class AppSettings:
         """A queued or running job without progress for this long is published again by the relay."""
         return int(self._setting("BULK_INVITE_STALL_SECONDS", 120))
 
+    @property
+    def BULK_INVITE_MAX_RESUMES(self) -> int:
+        """Resumes without progress before a stalled job is marked failed."""
+        return int(self._setting("BULK_INVITE_MAX_RESUMES", 5))
+
 
 app_settings = AppSettings()

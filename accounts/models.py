@@ -385,6 +385,10 @@ class BulkInvite(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_error = models.TextField(blank=True)
+    # Resumed by the relay without progress since (a worker that keeps dying on this job):
+    # after BULK_INVITE_MAX_RESUMES the job is failed rather than republished forever.
+    resume_count = models.PositiveIntegerField(default=0)
+    processed_at_resume = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

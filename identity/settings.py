@@ -237,6 +237,7 @@ INVITE_LINK_TTL_SECONDS = env_int("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600)
 # A bulk-invite job without progress for this long is published again by the relay (worker died,
 # or the broker was down when it was queued).
 BULK_INVITE_STALL_SECONDS = env_int("BULK_INVITE_STALL_SECONDS", 120)
+BULK_INVITE_MAX_RESUMES = env_int("BULK_INVITE_MAX_RESUMES", 5)
 RESET_LINK_TTL_SECONDS = env_int("RESET_LINK_TTL_SECONDS", 3600)
 
 # --- Sessions, cookies and headers -------------------------------------------

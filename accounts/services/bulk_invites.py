@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.app_settings import app_settings
 from accounts.models import AccessPolicy, BulkInvite, BulkInviteStatus, Project, Role, normalize_email
@@ -169,11 +170,15 @@ def _publish(job_id) -> bool:
 
     try:
         process_bulk_invite.delay(str(job_id))
-    except Exception as exc:  # broker down: bulk_invite_resume_stalled() picks it up
+    except (KombuOperationalError, OSError) as exc:  # broker down: bulk_invite_resume_stalled() picks it up
         logger.warning(
             "bulk invite %s could not be queued (%s); the relay resumes it", job_id, exc.__class__.__name__
         )
         return False
+    except Exception:
+        # Tasks run in-process (no broker configured) and this one failed: it was published,
+        # and a job that keeps failing is stopped by the resume count, not retried forever.
+        logger.exception("bulk invite %s failed while processing in-process", job_id)
     return True
 
 
@@ -195,10 +200,42 @@ def bulk_invite_resume_stalled(*, limit: int = 100) -> int:
     )
     published = 0
     for job_id in job_ids:
+        if not _resume_allowed(job_id):
+            continue
         if not _publish(job_id):
-            break  # broker still down: the next relay pass tries again
+            break  # broker still down: the next relay pass tries again (not counted against the job)
+        _count_resume(job_id)
         published += 1
     return published
+
+
+def _resume_allowed(job_id) -> bool:
+    """False (and the job failed, with the reason) once it was resumed BULK_INVITE_MAX_RESUMES
+    times without processing a row: its worker keeps dying on it, and republishing it on every
+    relay pass forever would hide that."""
+    with transaction.atomic():
+        job = BulkInvite.objects.select_for_update().get(pk=job_id)
+        if job.processed > job.processed_at_resume:
+            return True  # progress since the last resume: the count starts again in _count_resume
+        if job.resume_count < app_settings.BULK_INVITE_MAX_RESUMES:
+            return True
+        job.status = BulkInviteStatus.FAILED
+        job.finished_at = clock.now()
+        job.last_error = (
+            f"Stopped after {job.resume_count} restarts without progress at row {job.processed + 1}: "
+            "the worker keeps failing on this job. Check the worker logs, then submit the remaining rows again."
+        )
+        job.save(update_fields=["status", "finished_at", "last_error", "updated_at"])
+        logger.error("bulk invite %s failed: %s", job_id, job.last_error)
+        return False
+
+
+def _count_resume(job_id) -> None:
+    with transaction.atomic():
+        job = BulkInvite.objects.select_for_update().get(pk=job_id)
+        job.resume_count = 1 if job.processed > job.processed_at_resume else job.resume_count + 1
+        job.processed_at_resume = job.processed
+        job.save(update_fields=["resume_count", "processed_at_resume", "updated_at"])
 
 
 def _invite_row(job: BulkInvite, row: dict, actor: Actor, policies: dict) -> dict:

@@ -188,3 +188,32 @@ class TestStalledJobs:
         job.refresh_from_db()
         assert Membership.objects.filter(project=project).count() == 3  # the owner and two invitees
         assert len(job.results) == 2
+
+
+class TestAJobThatKeepsFailing:
+    def test_is_failed_after_the_allowed_restarts_instead_of_republished_forever(
+        self, project, owner, clock, settings, monkeypatch
+    ):
+        from accounts import tasks
+        from accounts.services.bulk_invites import bulk_invite_resume_stalled, bulk_invite_start
+        from audit.context import Actor
+        from tests.support.services import broker_unreachable
+
+        settings.BULK_INVITE_STALL_SECONDS = 60
+        settings.BULK_INVITE_MAX_RESUMES = 3
+        with broker_unreachable():
+            job, _ = bulk_invite_start(
+                project=project, actor=Actor(user=owner), rows=[{"email": "p@example.test"}]
+            )
+
+        def dies(job_id):
+            raise RuntimeError("the worker dies on this job")
+
+        monkeypatch.setattr(tasks.process_bulk_invite, "run", dies)
+        republished = []
+        for _ in range(6):
+            clock.advance(timedelta(seconds=61))
+            republished.append(bulk_invite_resume_stalled())
+        job.refresh_from_db()
+        assert republished == [1, 1, 1, 0, 0, 0]
+        assert job.status == "failed" and "restarts without progress" in job.last_error
