@@ -229,12 +229,15 @@ def _validate(data: ClientInput, project: Project) -> dict:
 def _scopes_with_role_defaults(data: ClientInput, grants: list[str]) -> list[str]:
     """The client's scopes, plus those its portal role permits when it names no portal scope.
 
-    A role (client credentials only) is for the portal API, which needs portal.read or
-    portal.write: a client given a role without them would get tokens the API refuses. Portal
-    scopes named explicitly are kept as given (e.g. a read-only admin client).
+    A role is for the portal API through client credentials, which needs portal.read or
+    portal.write: a client given a role without them would get tokens the API refuses. Only a
+    pure client-credentials client gets them (on a client that also signs people in, they would
+    be offered to every user's app session). Portal scopes named explicitly are kept as given
+    (e.g. a read-only admin client). client_update applies this only when the role changes, so
+    an admin who removed the portal scopes later is not overruled on every save.
     """
     scopes = list(dict.fromkeys(data.scopes))
-    if GrantType.CLIENT_CREDENTIALS in grants and not {PORTAL_READ, PORTAL_WRITE} & set(scopes):
+    if set(grants) == {GrantType.CLIENT_CREDENTIALS} and not {PORTAL_READ, PORTAL_WRITE} & set(scopes):
         scopes += ROLE_SCOPES.get(data.role, ())
     return scopes
 
@@ -301,7 +304,8 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.allowed_grant_types = checked["grants"]
     client.authorization_grant_type = checked["primary"]
     client.redirect_uris = " ".join(checked["redirect_uris"])
-    client.allowed_scopes = " ".join(checked["scopes"])
+    role_changed = data.role != client.role
+    client.allowed_scopes = " ".join(checked["scopes"] if role_changed else dict.fromkeys(data.scopes))
     client.access_token_lifetime = data.access_token_lifetime
     client.refresh_token_lifetime = data.refresh_token_lifetime
     client.skip_authorization = data.skip_consent

@@ -119,3 +119,26 @@ def test_the_portal_and_the_api_apply_the_rule(project, admin_client, admin_user
     )
     assert created.status_code == 201, created.content
     assert created.json()["client"]["scopes"] == ["openid", "portal.read"]
+
+
+def test_an_update_keeping_the_role_does_not_put_removed_portal_scopes_back(project):
+    client = client_create(
+        project=project, actor=Actor.system(), data=automation(scopes=[], role="admin")
+    ).client
+    assert set(client.allowed_scopes.split()) == {"portal.read", "portal.write"}
+    client_update(client=client, actor=Actor.system(), data=automation(scopes=["openid"], role="admin"))
+    client.refresh_from_db()
+    assert client.allowed_scopes.split() == ["openid"]  # the admin's choice stands
+
+
+def test_a_client_that_also_signs_people_in_gets_no_role_scopes(project):
+    data = ClientInput(
+        name="Hybrid",
+        grant_types=["authorization_code", "client_credentials"],
+        redirect_uris=["https://app.example/cb"],
+        scopes=["openid"],
+        role="admin",
+    )
+    assert client_create(project=project, actor=Actor.system(), data=data).client.allowed_scopes.split() == [
+        "openid"
+    ]
