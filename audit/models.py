@@ -54,6 +54,12 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ENDPOINT_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Webhook secret rotated"
     WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Webhook endpoint deleted"
     WEBHOOK_EVENT_REPLAYED = "webhook_event.replayed", "Webhook event replayed"
+    WEBHOOK_EVENT_RECEIVED = "webhook_event.received", "Webhook event received"
+    EVENT_SUBSCRIPTION_CREATED = "event_subscription.created", "Event subscription created"
+    EVENT_SUBSCRIPTION_UPDATED = "event_subscription.updated", "Event subscription updated"
+    EVENT_SUBSCRIPTION_DELETED = "event_subscription.deleted", "Event subscription deleted"
+    EVENT_SUBSCRIPTION_DISABLED = "event_subscription.disabled", "Event subscription disabled"
+    EVENT_DELIVERY_REPLAYED = "event_delivery.replayed", "Event delivery replayed"
     USER_PROFILE_REFRESHED = "user.profile_refreshed", "Name or email refreshed by a webhook"
 
 

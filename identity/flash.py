@@ -116,6 +116,9 @@ WEBHOOK_SECRET_ROTATED = Flash(
     messages.SUCCESS, _("{name} has a new secret; the previous one still works for 24 hours.")
 )
 WEBHOOK_EVENT_REPLAYED = Flash(messages.SUCCESS, _("The event {name} is queued to be processed again."))
+EVENT_SUBSCRIPTION_SAVED = Flash(messages.SUCCESS, _("Saved the subscription for {name}."))
+EVENT_SUBSCRIPTION_DELETED = Flash(messages.SUCCESS, _("Deleted the subscription for {name}."))
+EVENT_DELIVERY_REPLAYED = Flash(messages.SUCCESS, _("The {name} delivery is queued to be sent again."))
 
 # --- Django admin actions (identity/admin_tools.py) ----------------------------------------------
 

@@ -260,6 +260,11 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if not PRODUCTION else 31
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Outbound webhooks -----------------------------------------------------------
+# Let event subscriptions target private, loopback and link-local addresses (tests, on-premise
+# installs). Off: refused when saved and again when connecting (docs/WEBHOOKS.md).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+
 # --- Email ---------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6)

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from webhooks import api
+from webhooks import api, api_subscriptions
 
 project = "projects/<uuid:project_id>"
 endpoint = f"{project}/webhook-endpoints/<uuid:endpoint_id>"
 event = f"{endpoint}/events/<uuid:event_pk>"
+subscription = f"{project}/event-subscriptions/<uuid:subscription_id>"
 
 urlpatterns = [
     path(f"{project}/webhook-endpoints/", api.EndpointListCreateApi.as_view(), name="api-webhook-endpoints"),
@@ -19,4 +20,22 @@ urlpatterns = [
     path(f"{endpoint}/events/", api.EventListApi.as_view(), name="api-webhook-events"),
     path(f"{event}/", api.EventDetailApi.as_view(), name="api-webhook-event"),
     path(f"{event}/replay/", api.EventReplayApi.as_view(), name="api-webhook-event-replay"),
+    path(
+        f"{project}/event-subscriptions/",
+        api_subscriptions.SubscriptionListCreateApi.as_view(),
+        name="api-event-subscriptions",
+    ),
+    path(
+        f"{subscription}/", api_subscriptions.SubscriptionDetailApi.as_view(), name="api-event-subscription"
+    ),
+    path(
+        f"{subscription}/deliveries/",
+        api_subscriptions.DeliveryListApi.as_view(),
+        name="api-event-deliveries",
+    ),
+    path(
+        f"{subscription}/deliveries/<uuid:delivery_id>/replay/",
+        api_subscriptions.DeliveryReplayApi.as_view(),
+        name="api-event-delivery-replay",
+    ),
 ]

@@ -21,6 +21,14 @@ class WebhooksConfig(AppConfig):
         from webhooks.handlers.okta import OktaUserLifecycleHandler
 
         register_delivery_kind(inbound_delivery)
+        # Outbound events: made from the audit log (see the docstring of webhooks/outbound.py).
+        from django.db.models.signals import post_save
+
+        from audit.models import AuditEvent
+        from webhooks.outbound import audit_event_fan_out, webhook_event_delivery
+
+        register_delivery_kind(webhook_event_delivery)
+        post_save.connect(audit_event_fan_out, sender=AuditEvent, dispatch_uid="webhooks.audit_event_fan_out")
         # One line per handler module (docs/WEBHOOKS.md, "Adding a handler").
         register_handler(GenericHandler())
         register_handler(OktaUserLifecycleHandler())

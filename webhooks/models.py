@@ -108,3 +108,64 @@ class InboundEvent(Deliverable):
 
     def __str__(self) -> str:
         return f"{self.event_type or 'event'} {self.event_id} ({self.status})"
+
+
+# --- outbound: a project's event subscriptions and their deliveries ------------------------------
+
+SUBSCRIPTION_SECRET_PURPOSE = "webhook-subscription-secret"
+PAYLOAD_PURPOSE = "webhook-event-payload"
+
+
+class EventSubscription(models.Model):
+    """A URL of someone else's that receives some of the project's events, signed per Standard
+    Webhooks with the subscription's own `whsec_` secret; written only by webhooks.subscriptions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        "accounts.Project", on_delete=models.CASCADE, related_name="event_subscriptions"
+    )
+    url = models.CharField(max_length=2000)
+    # OutboundEventType values.
+    events = models.JSONField(default=list)
+    # whsec_<base64 of 32 random bytes>: signing needs the plain value, so encrypted, not hashed.
+    secret = EncryptedTextField(purpose=SUBSCRIPTION_SECRET_PURPOSE)
+    is_active = models.BooleanField(default=True)
+    # Why the server disabled it (410 Gone, failing for a day); "" when an admin did or it is active.
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # The first failure since the last success; a day of failures disables the subscription.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class EventDelivery(Deliverable):
+    """One event owed to one subscription: a row of the delivery engine (kind `webhook_event`).
+
+    Its id is the `webhook-id` on every attempt and replay, so the receiver can dedupe.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(EventSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=64)
+    # The audit event it was made from.
+    audit_event_id = models.UUIDField()
+    # The exact JSON body sent (`{"type", "timestamp", "data"}`); personal data: encrypted at rest.
+    payload = EncryptedTextField(purpose=PAYLOAD_PURPOSE)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["subscription", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.pk} ({self.status})"

@@ -1,6 +1,6 @@
 """Writes of the webhooks app: endpoints (create, update, rotate the secret, delete), receipt of
-verified events into the inbox, and replay. Each write is atomic and audited (receipt is not:
-the inbox is its own record)."""
+verified events into the inbox, and replay. Each write is atomic and audited (receipt too, as
+`webhook_event.received`, the source of the outbound `webhook.received` event)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from oauth.models import Client
 from oauth.tokens import token_checksum
 from webhooks.constants import ROTATION_GRACE_SECONDS, WebhookScheme
 from webhooks.delivery import inbound_delivery
-from webhooks.handlers import handler_get
+from webhooks.handlers import handler_get, webhook_actor
 from webhooks.models import InboundEvent, InboundEventStatus, WebhookEndpoint
 from webhooks.schemes import ParsedEvent, scheme_get
 from webhooks.schemes.basic import client_may_sign
@@ -304,6 +304,15 @@ def inbound_receive(
             duplicates += 1
             continue
         delivery_schedule(kind=inbound_delivery, record_id=event.pk)
+        # Recorded so that the project's event subscriptions hear of it (`webhook.received`).
+        audit_record(
+            action=AuditAction.WEBHOOK_EVENT_RECEIVED,
+            actor=webhook_actor(endpoint),
+            project=endpoint.project,
+            target=event,
+            target_label=f"{parsed.event_type or 'event'} {parsed.event_id}"[:255],
+            details={"endpoint": endpoint.name, "event_type": parsed.event_type},
+        )
         received += 1
     return Receipt(received=received, duplicates=duplicates)
 

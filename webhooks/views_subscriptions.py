@@ -1,0 +1,152 @@
+"""Outbound event subscription pages of the project portal (routed by webhooks/portal_urls.py)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from identity import flash
+from identity.errors import ApplicationError
+from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from notifications.delivery import DeliveryStatus
+from webhooks import subscriptions
+from webhooks.constants import OutboundEventType
+from webhooks.models import EventSubscription
+
+
+class SubscriptionForm(forms.Form):
+    """Parses; webhooks.subscriptions decides."""
+
+    url = forms.CharField(
+        max_length=2000, label="URL", help_text="A public https URL that receives the events."
+    )
+    events = forms.MultipleChoiceField(
+        choices=OutboundEventType.choices, widget=forms.CheckboxSelectMultiple, label="Events"
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+def _initial(subscription: EventSubscription) -> dict:
+    return {"url": subscription.url, "events": subscription.events, "is_active": subscription.is_active}
+
+
+class SubscriptionsBaseView(ProjectAdminView):
+    section = "webhooks"
+
+    def subscription(self, subscription_id) -> EventSubscription:
+        return subscriptions.subscription_get(project=self.project, subscription_id=subscription_id)
+
+    def back(self, subscription: EventSubscription) -> HttpResponse:
+        return redirect(
+            "portal:event_subscription", project_slug=self.project.slug, subscription_id=subscription.pk
+        )
+
+    def listing(self, request, *, form=None, status=200) -> HttpResponse:
+        page = paginate(request, subscriptions.subscription_list(project=self.project))
+        return self.render(
+            request,
+            "portal/webhooks/subscriptions.html",
+            {"page": page, "form": form or SubscriptionForm(), "query_string": query_without_page(request)},
+            status=status,
+        )
+
+    def detail(self, request, subscription, *, form=None, status=200) -> HttpResponse:
+        status_filter = request.GET.get("status", "")
+        page = paginate(request, subscriptions.delivery_list(subscription=subscription, status=status_filter))
+        return self.render(
+            request,
+            "portal/webhooks/subscription.html",
+            {
+                "subscription": subscription,
+                "form": form or SubscriptionForm(initial=_initial(subscription)),
+                "page": page,
+                "status": status_filter,
+                "statuses": DeliveryStatus.choices,
+                "query_string": query_without_page(request),
+            },
+            status=status,
+        )
+
+
+class SubscriptionListView(SubscriptionsBaseView):
+    """GET lists the subscriptions with a form to add one; POST adds it and shows its secret once."""
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.listing(request)
+
+    def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        form = SubscriptionForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                issued = subscriptions.subscription_create(
+                    project=self.project,
+                    actor=self.actor,
+                    url=data["url"],
+                    events=data["events"],
+                    is_active=data.get("is_active", False),
+                )
+            except ApplicationError as error:
+                form_add_service_error(form, error)
+            else:
+                response = self.render(
+                    request,
+                    "portal/webhooks/subscription_secret.html",
+                    {"subscription": issued.subscription, "secret": issued.secret},
+                )
+                response["Cache-Control"] = "no-store"
+                return response
+        return self.listing(request, form=form, status=400)
+
+
+class SubscriptionDetailView(SubscriptionsBaseView):
+    """GET shows the subscription and its delivery log; POST saves its settings."""
+
+    def get(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
+        return self.detail(request, self.subscription(subscription_id))
+
+    def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
+        subscription = self.subscription(subscription_id)
+        form = SubscriptionForm(request.POST, initial=_initial(subscription))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                subscriptions.subscription_update(
+                    subscription=subscription,
+                    actor=self.actor,
+                    url=data["url"],
+                    events=data["events"],
+                    is_active=data.get("is_active", False),
+                )
+            except ApplicationError as error:
+                form_add_service_error(form, error)
+            else:
+                flash.flash(request, flash.EVENT_SUBSCRIPTION_SAVED, name=data["url"])
+                return self.back(subscription)
+        return self.detail(request, subscription, form=form, status=400)
+
+
+class SubscriptionDeleteView(SubscriptionsBaseView):
+    """POST-only: delete the subscription and its delivery log."""
+
+    def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
+        subscription = self.subscription(subscription_id)
+        subscriptions.subscription_delete(subscription=subscription, actor=self.actor)
+        flash.flash(request, flash.EVENT_SUBSCRIPTION_DELETED, name=subscription.url)
+        return redirect("portal:event_subscriptions", project_slug=self.project.slug)
+
+
+class DeliveryReplayView(SubscriptionsBaseView):
+    """POST-only: send a delivery again (the delivery engine's requeue; the same webhook-id)."""
+
+    def post(self, request: HttpRequest, project_slug: str, subscription_id, delivery_id) -> HttpResponse:
+        subscription = self.subscription(subscription_id)
+        delivery = subscriptions.delivery_get(subscription=subscription, delivery_id=delivery_id)
+        try:
+            subscriptions.delivery_replay(delivery=delivery, actor=self.actor)
+        except ApplicationError as error:
+            flash.flash_refusal(request, error)
+        else:
+            flash.flash(request, flash.EVENT_DELIVERY_REPLAYED, name=delivery.event_type)
+        return self.back(subscription)
