@@ -1,13 +1,14 @@
-"""Inbound webhook endpoints and their inbox in the Django admin: operators look, services write.
+"""Inbound webhook endpoints and their inbox, outbound event subscriptions and their deliveries in
+the Django admin: operators look, services write.
 
-View-only. Secrets, the URL token's digest and event bodies (personal data) are not shown;
+View-only. Secrets, the URL token's digest, event bodies and payloads (personal data) are not shown;
 portal admins of the project see bodies on the event's page.
 """
 
 from django.contrib import admin
 
 from identity.admin_tools import ViewOnlyAdminMixin
-from webhooks.models import InboundEvent, WebhookEndpoint
+from webhooks.models import EventDelivery, EventSubscription, InboundEvent, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
@@ -27,3 +28,22 @@ class InboundEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("body",)
     date_hierarchy = "created_at"
     list_select_related = ("endpoint",)
+
+
+@admin.register(EventSubscription)
+class EventSubscriptionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("url", "project", "is_active", "disabled_reason", "failing_since", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("url", "project__name")
+    exclude = ("secret",)
+    list_select_related = ("project",)
+
+
+@admin.register(EventDelivery)
+class EventDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "subscription", "event_type", "status", "attempts", "last_response_code")
+    list_filter = ("status", "event_type")
+    search_fields = ("event_type", "subscription__url")
+    exclude = ("payload",)
+    date_hierarchy = "created_at"
+    list_select_related = ("subscription",)

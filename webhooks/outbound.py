@@ -301,8 +301,14 @@ def _failed(record) -> None:
     )
     subscription = EventSubscription.objects.select_related("project").get(pk=record.subscription_id)
     failing_since = subscription.failing_since or now
-    if subscription.is_active and failing_since <= now - timedelta(seconds=OUTBOUND_DISABLE_AFTER_SECONDS):
-        _subscription_disable(subscription, reason="its deliveries have failed for a day")
+    a_day = failing_since <= now - timedelta(seconds=OUTBOUND_DISABLE_AFTER_SECONDS)
+    # The last attempt of a delivery that has been failing since (about) it was made: its whole
+    # retry window (about a day; 16-32 h with the jitter) failed, though the day may not be full.
+    exhausted = record.attempts >= webhook_event_delivery.policy().max_attempts and (
+        failing_since <= record.created_at + timedelta(hours=1)
+    )
+    if subscription.is_active and (a_day or exhausted):
+        _subscription_disable(subscription, reason="its deliveries have failed for about a day")
 
 
 class WebhookEventDelivery(DeliveryKind):

@@ -17,6 +17,7 @@ SERVICE_MODULES = sorted(
         *ROOT.glob("federation/services/*.py"),
         ROOT / "notifications/services.py",
         ROOT / "webhooks/services.py",
+        ROOT / "webhooks/subscriptions.py",
     ]
 )
 WRITE = re.compile(
