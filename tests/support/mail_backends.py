@@ -14,7 +14,7 @@ import smtplib
 
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
-from notifications.signals import message_finished
+from notifications.signals import delivery_finished, message_finished
 
 SENT_LIST = "test:mail:sent"
 
@@ -38,6 +38,20 @@ def _record_finished(sender, message_id, status, **kwargs) -> None:
 
 
 message_finished.connect(_record_finished, dispatch_uid="tests_record_finished")
+
+
+def _record_delivery_finished(sender, kind, record_id, status, **kwargs) -> None:
+    """Any kind's final outcome (`<kind>:<status>:<id>`) on TEST_MAIL_LIST + ":deliveries"."""
+    url = os.environ.get("TEST_MAIL_REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).rpush(
+            os.environ.get("TEST_MAIL_LIST", SENT_LIST) + ":deliveries", f"{kind}:{status}:{record_id}"
+        )
+
+
+delivery_finished.connect(_record_delivery_finished, dispatch_uid="tests_record_delivery_finished")
 
 
 class RecordingBackend(LocmemBackend):
