@@ -44,13 +44,15 @@ def host_is_internal(host: str) -> bool:
     if host_is_loopback(host):
         return True
     address = _address(host)
-    return address is not None and (
-        address.is_private
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_unspecified
-        or address.is_multicast
-    )
+    if isinstance(address, ipaddress.IPv6Address):
+        teredo_client = address.teredo[1] if address.teredo else None
+        for embedded in (address.ipv4_mapped, address.sixtofour, teredo_client):
+            if embedded is not None and not embedded.is_global:
+                return True
+    # Not globally routable covers private, loopback, link-local, reserved, unspecified, and also
+    # shared address space (100.64.0.0/10: carrier-grade NAT, some clouds' metadata services) and
+    # IPv6 forms that embed an internal IPv4 address (6to4, mapped).
+    return address is not None and (not address.is_global or address.is_multicast)
 
 
 def outbound_url_problem(

@@ -61,3 +61,10 @@ def test_plain_http_only_to_loopback_and_only_when_allowed():
     assert problem("http://localhost:8080/keys", loopback=True) == ""
     assert problem("http://127.0.0.1:8080/keys") == "Use https."
     assert problem("http://10.0.0.1/keys", loopback=True) == "Use https."
+
+
+@pytest.mark.parametrize("url", ["https://100.100.100.200/latest/meta-data", "https://[2002:7f00:1::]/x"])
+def test_addresses_that_are_not_globally_routable_are_refused(url):
+    # Shared address space (100.64.0.0/10: carrier-grade NAT, a cloud's metadata service) and
+    # 6to4 embedding 127.0.0.1.
+    assert "internal" in problem(url)
