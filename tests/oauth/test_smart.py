@@ -105,14 +105,13 @@ def test_aud_is_required_and_must_be_the_projects_fhir_server(client, fhir_proje
     assert response.status_code == 200  # the consent page
 
 
-def test_tokens_carry_aud_and_the_id_token_fhir_user(client, fhir_project, app):
-    user = MembershipFactory(project=fhir_project, profile="Practitioner/42").user
-    client.force_login(user)
+def _consented_tokens(client, app) -> dict:
+    """Consent in the signed-in browser, then exchange the code (the PKCE pair of _authorize)."""
     response = _authorize(client, app, aud=FHIR, prompt="consent")
     form = {k: v for k, v in response.context["form"].initial.items() if v is not None}
     response = client.post("/o/authorize/", {**form, "consent": "1", "allow": "Authorize"})
     code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
-    token = client.post(
+    return client.post(
         "/o/token/",
         {
             "grant_type": "authorization_code",
@@ -123,6 +122,12 @@ def test_tokens_carry_aud_and_the_id_token_fhir_user(client, fhir_project, app):
             "client_secret": app.plain_secret,
         },  # fmt: skip
     ).json()
+
+
+def test_tokens_carry_aud_and_the_id_token_fhir_user(client, fhir_project, app):
+    user = MembershipFactory(project=fhir_project, profile="Practitioner/42").user
+    client.force_login(user)
+    token = _consented_tokens(client, app)
     assert _claims(token["access_token"])["aud"] == FHIR
     assert _claims(token["id_token"])["fhirUser"] == f"{FHIR}/Practitioner/42"
     userinfo = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token['access_token']}").json()
@@ -132,21 +137,7 @@ def test_tokens_carry_aud_and_the_id_token_fhir_user(client, fhir_project, app):
 def test_no_fhir_user_claim_without_a_profile(client, fhir_project, app):
     user = MembershipFactory(project=fhir_project, profile="").user
     client.force_login(user)
-    response = _authorize(client, app, aud=FHIR, prompt="consent")
-    form = {k: v for k, v in response.context["form"].initial.items() if v is not None}
-    response = client.post("/o/authorize/", {**form, "consent": "1", "allow": "Authorize"})
-    code = parse_qs(urlsplit(response["Location"]).query)["code"][0]
-    token = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            "client_id": app.client_id,
-            "client_secret": app.plain_secret,
-        },  # fmt: skip
-    ).json()
+    token = _consented_tokens(client, app)
     assert "fhirUser" not in _claims(token["id_token"])
 
 
