@@ -21,7 +21,11 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import receivers  # noqa: F401 - connects the sign-out receiver
         from accounts.services.bulk_invites import bulk_invite_resume_stalled
+        from accounts.services.security_links import security_link_message_refusal
         from notifications.delivery import register_relay_hook
+        from notifications.services import register_resend_guard
 
         # A bulk-invite job whose publish failed (broker down) is picked up by the relay.
         register_relay_hook("bulk_invites", bulk_invite_resume_stalled)
+        # The outbox never re-sends a dead set-password link (superseded, revoked, used, expired).
+        register_resend_guard("security_links", security_link_message_refusal)

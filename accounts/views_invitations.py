@@ -16,7 +16,7 @@ from identity.portal import ProjectAdminView, form_add_service_error, paginate, 
 from notifications import selectors as outbox_selectors
 from notifications.app_settings import app_settings as outbox_settings
 from notifications.models import MessageKind, MessageStatus
-from notifications.services import message_resend
+from notifications.services import message_resend, message_resend_refusal
 
 
 class InviteView(ProjectAdminView):
@@ -167,7 +167,11 @@ class OutboxDetailView(ProjectAdminView):
         return self.render(
             request,
             "portal/outbox/detail.html",
-            {"message": message, "preview": outbox_settings.PREVIEW_ENABLED},
+            {
+                "message": message,
+                "preview": outbox_settings.PREVIEW_ENABLED,
+                "resend_refusal": message_resend_refusal(message=message),
+            },
         )
 
 

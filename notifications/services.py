@@ -7,6 +7,8 @@ After `sent`, the ESP's tracking webhooks move a message to delivered / bounced 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 
 from audit.context import Actor
@@ -84,15 +86,41 @@ def outbox_relay(*, limit: int | None = None) -> int:
     return delivery_relay(limit=limit)
 
 
+# Apps that put something into a message which can die (a set-password link) say when the message
+# must not be sent again; registered in AppConfig.ready() (accounts: superseded/revoked links).
+ResendGuard = Callable[[OutboundMessage], "str | None"]
+_resend_guards: dict[str, ResendGuard] = {}
+
+MESSAGE_NOT_RESENDABLE = "message_not_resendable"
+
+
+def register_resend_guard(name: str, guard: ResendGuard) -> None:
+    """`guard(message)` returns why the message must not be sent again (plain text), or None."""
+    _resend_guards[name] = guard
+
+
+def message_resend_refusal(*, message: OutboundMessage) -> ApplicationError | None:
+    """Why `message` cannot be sent again now, or None: the one rule for the page and the service."""
+    if message.status in (MessageStatus.SENDING, MessageStatus.QUEUED):
+        return ApplicationError("This message is already on its way.", code=ErrorCode.CONFLICT, status=409)
+    for guard in _resend_guards.values():
+        reason = guard(message)
+        if reason:
+            return ApplicationError(reason, code=MESSAGE_NOT_RESENDABLE, status=409)
+    return None
+
+
 @transaction.atomic
 def message_resend(*, message: OutboundMessage, actor: Actor) -> OutboundMessage:
-    """Queue a message again (after `dead`, `failed`, `bounced`…). Not while it is being sent."""
+    """Queue a message again (after `dead`, `failed`, `bounced`…). Not while it is being sent, and
+    not when what it carries is dead (a superseded or revoked invitation's link: `register_resend_guard`)."""
     from audit.models import AuditAction
     from audit.services import audit_record
 
     message = OutboundMessage.objects.select_for_update().get(pk=message.pk)
-    if message.status in (MessageStatus.SENDING, MessageStatus.QUEUED):
-        raise ApplicationError("This message is already on its way.", code=ErrorCode.CONFLICT, status=409)
+    refusal = message_resend_refusal(message=message)
+    if refusal is not None:
+        raise refusal
     # The resend is a new send: a late tracking event of the previous one (same ESP id) must not
     # mark it delivered or bounced.
     message.esp_message_id = ""
@@ -143,8 +171,10 @@ __all__ = [
     "message_enqueue",
     "message_publish",
     "message_resend",
+    "message_resend_refusal",
     "message_track",
     "outbox_relay",
+    "register_resend_guard",
 ]
 
 

@@ -19,7 +19,11 @@ from accounts.models import (
     normalize_email,
 )
 from accounts.services.memberships import membership_create, membership_update
-from accounts.services.security_links import security_link_issue, security_link_rotate
+from accounts.services.security_links import (
+    security_link_issue,
+    security_link_message_key,
+    security_link_rotate,
+)
 from accounts.services.users import user_get_or_create
 from audit.context import Actor
 from audit.models import AuditAction
@@ -89,7 +93,7 @@ def _send_link_email(*, kind: str, invitation: SecurityRequest, url: str, actor:
             "first_name": user.first_name,
             "inviter_name": _inviter_name(actor),
         },
-        idempotency_key=f"security-request:{invitation.pk}:{invitation.send_count}",
+        idempotency_key=security_link_message_key(invitation, invitation.send_count),
     )
 
 
@@ -194,7 +198,7 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
                     "first_name": user.first_name,
                     "inviter_name": _inviter_name(actor),
                 },
-                idempotency_key=f"security-request:{invitation.pk}:1",
+                idempotency_key=security_link_message_key(invitation, 1),
             )
     audit_record(
         action=AuditAction.INVITATION_CREATED,
@@ -274,7 +278,7 @@ def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
             project=invitation.project,
             user=invitation.user,
             context={"first_name": invitation.user.first_name},
-            idempotency_key=f"security-request:{invitation.pk}:revoked",
+            idempotency_key=security_link_message_key(invitation, "revoked"),
         )
     audit_record(
         action=AuditAction.INVITATION_REVOKED,

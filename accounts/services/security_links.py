@@ -93,6 +93,69 @@ def security_link_rotate(*, request: SecurityRequest) -> IssuedLink:
     return IssuedLink(request=request, url=security_link_url(request, secret))
 
 
+_MESSAGE_KEY_PREFIX = "security-request:"
+# Suffixes of messages about a request that carry no link (may always be sent again).
+_NOTICE_SUFFIXES = frozenset({"revoked"})
+
+
+def security_link_message_key(request: SecurityRequest, suffix: object) -> str:
+    """The outbox idempotency key of a message about `request`: `security-request:{id}:{suffix}`.
+    A message carrying the link uses the request's `send_count` as suffix (one per send)."""
+    return f"{_MESSAGE_KEY_PREFIX}{request.pk}:{suffix}"
+
+
+def security_link_message_refusal(message) -> str | None:
+    """Why an outbox message must not be sent again because the link it carries is dead, or None.
+
+    The message names its request through its idempotency key. Messages without a link (added to
+    a project, invitation revoked) may be sent again; a link whose request was revoked, used,
+    expired or superseded by a newer send (resend) may not: re-sending it would mail a dead link.
+    Registered as the outbox's resend guard (AccountsConfig.ready).
+    """
+    key = message.idempotency_key or ""
+    if not key.startswith(_MESSAGE_KEY_PREFIX):
+        return None
+    request_id, _, suffix = key[len(_MESSAGE_KEY_PREFIX) :].partition(":")
+    if suffix in _NOTICE_SUFFIXES:
+        return None  # a notice about the request, without its link
+    try:
+        request = SecurityRequest.objects.filter(pk=request_id).select_related("user").first()
+    except (ValueError, ValidationError):
+        request = None
+    if request is None:
+        return "The link in this message no longer exists, so it cannot be sent again."
+    if not request.secret_hash:
+        return None  # nothing to open: "added to the project" messages
+    invite = request.kind == SecurityRequestKind.INVITE
+    if request.revoked_at:
+        if invite:
+            return "The invitation was revoked, so its link no longer works and this message cannot be sent again."
+        return (
+            "A newer password-reset link was requested, so this message's link no longer works "
+            "and it cannot be sent again."
+        )
+    if suffix.isdigit() and request.send_count > int(suffix):
+        return (
+            "A newer invitation was sent, so this message's link no longer works and it cannot be "
+            "sent again. The newer message is in the outbox."
+        )
+    if request.used_at:
+        what = "The invitation was accepted" if invite else "The link was used"
+        return f"{what}, so this message's link no longer works and it cannot be sent again."
+    if request.expires_at <= clock.now():
+        advice = "resend the invitation instead" if invite else "the person can ask for a new one"
+        return f"This message's link has expired, so it cannot be sent again; {advice}."
+    user = request.user
+    if (request.email or "") != (user.email or "") or not keyed_hash_matches(
+        salt=_SALT + ".password", value=user.password or "", expected=request.password_fingerprint
+    ):
+        return (
+            "The person's password or email address changed since this message was sent, so its "
+            "link no longer works and it cannot be sent again."
+        )
+    return None
+
+
 class LinkProblem:
     INVALID = "invalid"
     EXPIRED = "expired"

@@ -186,3 +186,70 @@ class TestInvitationPages:
         url = reverse("portal:invite", kwargs={"project_slug": project.slug})
         assert member_client.post(url, {"email": "x@example.test", "role": "member"}).status_code == 403
         assert not User.objects.filter(email="x@example.test").exists()
+
+
+class TestOutboxResendOfInvitationMessages:
+    """#13 item 1: a message whose set-password link is dead (superseded, revoked) is not sent again."""
+
+    def message_urls(self, project, message):
+        kwargs = {"project_slug": project.slug, "message_id": message.pk}
+        return (
+            reverse("portal:outbox_message", kwargs=kwargs),
+            reverse("portal:outbox_resend", kwargs=kwargs),
+            reverse("api-outbox-resend", kwargs={"project_id": project.pk, "message_id": message.pk}),
+        )
+
+    def welcome_messages(self):
+        return list(OutboundMessage.objects.filter(kind=MessageKind.WELCOME_SET_PASSWORD).order_by("created_at"))
+
+    def assert_refused(self, admin_client, project, message, reason, mailoutbox):
+        page_url, resend_url, api_url = self.message_urls(project, message)
+        sent_before = len(mailoutbox)
+        page = admin_client.get(page_url)
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "Send again" not in html and reason in html
+        # Posting anyway (an old tab) is refused with the reason and sends nothing.
+        response = admin_client.post(resend_url, follow=True)
+        assert reason in response.content.decode()
+        api = admin_client.post(api_url)
+        assert api.status_code == HTTPStatus.CONFLICT
+        assert api.json()["error"]["code"] == "message_not_resendable"
+        assert reason in api.json()["error"]["message"]
+        assert len(mailoutbox) == sent_before
+        assert not AuditEvent.objects.filter(action=AuditAction.MESSAGE_RESENT).exists()
+
+    def test_a_superseded_invitation_message_cannot_be_sent_again(
+        self, admin_client, project, admin_user, mailoutbox
+    ):
+        result = invite(project, admin_user, email="twice@example.test")
+        invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
+        first, second = self.welcome_messages()
+        self.assert_refused(admin_client, project, first, "A newer invitation was sent", mailoutbox)
+        # The newest message still carries the live link: it may be sent again.
+        page_url, resend_url, _ = self.message_urls(project, second)
+        assert "Send again" in admin_client.get(page_url).content.decode()
+        admin_client.post(resend_url)
+        assert AuditEvent.objects.filter(action=AuditAction.MESSAGE_RESENT).count() == 1
+
+    def test_a_revoked_invitation_message_cannot_be_sent_again(
+        self, admin_client, project, admin_user, mailoutbox
+    ):
+        # invite -> Resend -> Revoke -> open the first message -> Send again (the report's steps).
+        result = invite(project, admin_user, email="revoked@example.test")
+        invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
+        invitation_revoke(invitation=result.invitation, actor=Actor(user=admin_user))
+        first, second = self.welcome_messages()
+        self.assert_refused(admin_client, project, second, "The invitation was revoked", mailoutbox)
+        self.assert_refused(admin_client, project, first, "The invitation was revoked", mailoutbox)
+        # The notice that the invitation was revoked carries no link: it may be sent again.
+        notice = OutboundMessage.objects.get(kind=MessageKind.INVITATION_REVOKED)
+        assert "Send again" in admin_client.get(self.message_urls(project, notice)[0]).content.decode()
+
+    def test_an_accepted_invitation_message_cannot_be_sent_again(
+        self, admin_client, project, admin_user, mailoutbox, clock
+    ):
+        result = invite(project, admin_user, email="joined@example.test")
+        SecurityRequest.objects.filter(pk=result.invitation.pk).update(used_at=clock.now())
+        [message] = self.welcome_messages()
+        self.assert_refused(admin_client, project, message, "The invitation was accepted", mailoutbox)
