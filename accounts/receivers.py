@@ -1,13 +1,97 @@
-"""Accounts listens to Django's sign-out (every path: allauth's page, RP-initiated logout, admin)."""
+"""Accounts listens to Django's and allauth's sign-in signals (every path: allauth's pages,
+RP-initiated logout, the admin): it records them in the audit logs of the projects they belong
+to, ends the session's record on sign-out and the other sessions on a password change."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.signals import password_changed, password_reset
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from accounts.models import User, normalize_email
+from accounts.selectors import sign_in_event_projects
 from accounts.services.sessions import session_signed_out, user_sign_out_everywhere
 from audit.context import Actor
+from audit.models import AuditAction, AuditOutcome
+from audit.services import audit_record
+
+
+def _record_sign_in_event(
+    *,
+    action: AuditAction,
+    request,
+    user: User | None,
+    actor: Actor,
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
+    target_label: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One audit row per project the event belongs to (`sign_in_event_projects`), so each
+    project's log and its `login.failed` subscribers see it; one row without a project when
+    it belongs to none."""
+    projects = sign_in_event_projects(request=request, user=user) or [None]
+    for project in projects:
+        audit_record(
+            action=action,
+            actor=actor,
+            project=project,
+            target=user,
+            target_label=target_label,
+            outcome=outcome,
+            details=details,
+        )
+
+
+@receiver(user_logged_in, dispatch_uid="accounts_audit_user_logged_in")
+def record_login(sender, request, user, **kwargs) -> None:
+    if request is not None:
+        _record_sign_in_event(
+            action=AuditAction.USER_SIGNED_IN,
+            request=request,
+            user=user,
+            actor=Actor.from_request(request).with_user(user),
+        )
+
+
+@receiver(user_logged_out, dispatch_uid="accounts_audit_user_logged_out")
+def record_logout(sender, request, user, **kwargs) -> None:
+    if request is not None and user is not None:
+        _record_sign_in_event(
+            action=AuditAction.USER_SIGNED_OUT,
+            request=request,
+            user=user,
+            actor=Actor.from_request(request).with_user(user),
+        )
+
+
+@receiver(user_login_failed, dispatch_uid="accounts_audit_user_login_failed")
+def record_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    # `credentials` is already cleaned by Django (password replaced); keep only the login name.
+    login = str(credentials.get("email") or credentials.get("username") or "")[:255]
+    email = normalize_email(login)
+    user = User.objects.filter(email=email).first() if email else None
+    _record_sign_in_event(
+        action=AuditAction.USER_SIGN_IN_FAILED,
+        request=request,
+        user=user,
+        actor=Actor.from_request(request) if request is not None else Actor.system(),
+        outcome=AuditOutcome.FAILURE,
+        target_label=login,
+        details={"login": login},
+    )
+
+
+@receiver(password_changed, dispatch_uid="accounts_audit_password_changed")
+@receiver(password_reset, dispatch_uid="accounts_audit_password_reset")
+def record_password_changed(sender, request, user, **kwargs) -> None:
+    _record_sign_in_event(
+        action=AuditAction.USER_PASSWORD_CHANGED,
+        request=request,
+        user=user,
+        actor=Actor.from_request(request).with_user(user) if request is not None else Actor(user=user),
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="accounts_session_signed_out")

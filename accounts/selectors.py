@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Model, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.urls import reverse
 
 from accounts.models import ADMIN_ROLES, AccessPolicy, Membership, Project, User
 from identity.errors import ApplicationError
@@ -38,6 +42,45 @@ def project_list_for_user(*, user: User) -> QuerySet[Project]:
         .distinct()
         .order_by("name")
     )
+
+
+def sign_in_hint(request: HttpRequest | None) -> dict[str, str]:
+    """Which project a sign-in page serves: `?project=<slug>`, or the client of the
+    authorization request being continued (`next=/o/authorize?client_id=…`). Empty when
+    neither is known. Read from the query string and the posted form alike."""
+    if request is None:
+        return {}
+    values = {**request.GET.dict(), **request.POST.dict()}
+    if values.get("project"):
+        return {"project_slug": values["project"][:100]}
+    next_url = urlsplit(values.get("next", ""))
+    if next_url.path == reverse("oauth:authorize"):
+        client_id = (parse_qs(next_url.query).get("client_id") or [""])[0]
+        if client_id:
+            return {"client_id": client_id[:100]}
+    return {}
+
+
+def sign_in_event_projects(*, request: HttpRequest | None, user: User | None) -> list[Project]:
+    """The projects whose audit logs a sign-in event (signed in, failed, signed out, password
+    changed) belongs to: the project of the client or page being signed in to when the request
+    names one, else every project the user is a member of (active or not: a deactivated
+    member's attempts matter to their admins). Empty for an unknown address on a page that
+    names no project; such an event is recorded once, without a project."""
+    hint = sign_in_hint(request)
+    if "client_id" in hint:
+        client_model = apps.get_model("oauth", "Client")  # accounts never imports oauth
+        named = Project.objects.filter(
+            pk__in=client_model.objects.filter(client_id=hint["client_id"]).values("project_id")
+        )
+    elif "project_slug" in hint:
+        named = Project.objects.filter(slug=hint["project_slug"])
+    else:
+        named = Project.objects.none()
+    projects = list(named)
+    if projects or user is None or user.pk is None:
+        return projects
+    return list(Project.objects.filter(memberships__user=user).distinct().order_by("name"))
 
 
 def project_list_administered(*, user: User) -> QuerySet[Project]:

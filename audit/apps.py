@@ -5,6 +5,3 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "audit"
     verbose_name = "Audit log"
-
-    def ready(self) -> None:
-        from audit import receivers  # noqa: F401 - connects the signal receivers

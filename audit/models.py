@@ -59,6 +59,10 @@ class AuditAction(models.TextChoices):
     EVENT_SUBSCRIPTION_UPDATED = "event_subscription.updated", "Event subscription updated"
     EVENT_SUBSCRIPTION_DELETED = "event_subscription.deleted", "Event subscription deleted"
     EVENT_SUBSCRIPTION_DISABLED = "event_subscription.disabled", "Event subscription disabled"
+    EVENT_SUBSCRIPTION_SECRET_ROTATED = (
+        "event_subscription.secret_rotated",
+        "Event subscription secret rotated",
+    )
     EVENT_DELIVERY_REPLAYED = "event_delivery.replayed", "Event delivery replayed"
     USER_PROFILE_REFRESHED = "user.profile_refreshed", "Name or email refreshed by a webhook"
 

@@ -9,37 +9,22 @@ covers the lookup too) and work without JavaScript.
 from __future__ import annotations
 
 from typing import cast
-from urllib.parse import parse_qs, urlsplit
 
 from allauth.account.views import LoginView
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views import View
 
 from accounts.models import User, normalize_email
+from accounts.selectors import sign_in_hint
 from audit.context import Actor
 from federation.forms import EmailStepForm
 from federation.selectors import identity_provider_for_email, sign_in_buttons
 from federation.services import identity_list, identity_unlink
 from identity import flash
 from identity.errors import ApplicationError
-
-
-def _project_hint(request: HttpRequest) -> dict:
-    """Which project's sign-in page this is: `?project=<slug>`, or the client of an
-    authorization request being continued (`next=/o/authorize?client_id=…`)."""
-    values = {**request.GET.dict(), **request.POST.dict()}
-    if values.get("project"):
-        return {"project_slug": values["project"]}
-    next_url = urlsplit(values.get("next", ""))
-    if next_url.path == reverse("oauth:authorize"):
-        client_id = (parse_qs(next_url.query).get("client_id") or [""])[0]
-        if client_id:
-            return {"client_id": client_id}
-    return {}
 
 
 class EmailFirstLoginView(LoginView):
@@ -52,7 +37,7 @@ class EmailFirstLoginView(LoginView):
         context.setdefault(
             "email_form", EmailStepForm(initial={"login": self.request.GET.get("login_hint", "")})
         )
-        context["provider_buttons"] = sign_in_buttons(**_project_hint(self.request))
+        context["provider_buttons"] = sign_in_buttons(**sign_in_hint(self.request))
         return context
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -157,10 +157,13 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-tokens": {"task": "oauth.tasks.clear_expired_tokens", "schedule": 3600},
     "purge-audit-events": {"task": "audit.tasks.purge_audit_events", "schedule": 24 * 3600},
     "purge-outbox": {"task": "notifications.tasks.purge_outbox", "schedule": 24 * 3600},
+    "purge-webhook-records": {"task": "webhooks.tasks.purge_webhook_records", "schedule": 24 * 3600},
 }
-# Retention in days (0 = keep everything): audit events, and outbox messages in a final state.
+# Retention in days (0 = keep everything): audit events, outbox messages in a final state, and
+# the webhook inbox + outbound delivery log in a final state.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 0)
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 0)
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 0)
 
 # --- Auth ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -24,12 +24,21 @@ class SubscriptionOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
     disabled_reason = serializers.CharField(help_text="Why the server disabled it (410, a day of failures).")
     failing_since = serializers.DateTimeField(allow_null=True)
+    secret_rotated_at = serializers.DateTimeField(allow_null=True)
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until then deliveries are also signed with the previous secret."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
 
 class SubscriptionCreatedOutput(SubscriptionOutput):
     secret = serializers.CharField(help_text="The whsec_ signing secret, shown only in this response.")
+
+
+class SubscriptionSecretOutput(serializers.Serializer):
+    subscription = SubscriptionOutput()
+    secret = serializers.CharField(help_text="The new whsec_ signing secret, shown only in this response.")
 
 
 class SubscriptionInput(serializers.Serializer):
@@ -125,6 +134,24 @@ class SubscriptionDetailApi(ProjectAdminApi):
     def delete(self, request: Request, project_id, subscription_id) -> Response:
         subscriptions.subscription_delete(subscription=self._get(subscription_id), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionRotateSecretApi(ProjectAdminApi):
+    @extend_schema(
+        tags=TAGS,
+        operation_id="event_subscriptions_rotate_secret",
+        request=None,
+        responses={200: SubscriptionSecretOutput, **PROJECT_API_ERRORS},
+        description=(
+            "A new signing secret, shown once. For 24 hours every delivery is signed with both the "
+            "new and the previous secret (two `v1,` signatures), so the receiver can switch."
+        ),
+    )
+    def post(self, request: Request, project_id, subscription_id) -> Response:
+        subscription = subscriptions.subscription_get(project=self.project, subscription_id=subscription_id)
+        secret = subscriptions.subscription_rotate_secret(subscription=subscription, actor=self.actor)
+        subscription.refresh_from_db()
+        return _no_store(Response({"subscription": SubscriptionOutput(subscription).data, "secret": secret}))
 
 
 class DeliveryListApi(ProjectAdminApi):

@@ -29,6 +29,11 @@ urlpatterns = [
         f"{subscription}/", api_subscriptions.SubscriptionDetailApi.as_view(), name="api-event-subscription"
     ),
     path(
+        f"{subscription}/rotate-secret/",
+        api_subscriptions.SubscriptionRotateSecretApi.as_view(),
+        name="api-event-subscription-rotate",
+    ),
+    path(
         f"{subscription}/deliveries/",
         api_subscriptions.DeliveryListApi.as_view(),
         name="api-event-deliveries",

@@ -15,6 +15,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications.delivery import register_delivery_kind
+        from webhooks import checks  # noqa: F401 - registers the system checks
         from webhooks.delivery import inbound_delivery
         from webhooks.handlers import register_handler
         from webhooks.handlers.generic import GenericHandler

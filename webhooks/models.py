@@ -129,6 +129,11 @@ class EventSubscription(models.Model):
     events = models.JSONField(default=list)
     # whsec_<base64 of 32 random bytes>: signing needs the plain value, so encrypted, not hashed.
     secret = EncryptedTextField(purpose=SUBSCRIPTION_SECRET_PURPOSE)
+    # After a rotation the previous secret also signs (a second `v1,` signature) for a grace period,
+    # so the receiver can switch secrets without dropping events.
+    previous_secret = EncryptedTextField(purpose=SUBSCRIPTION_SECRET_PURPOSE, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     # Why the server disabled it (410 Gone, failing for a day); "" when an admin did or it is active.
     disabled_reason = models.CharField(max_length=300, blank=True)
@@ -142,6 +147,14 @@ class EventSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def signing_secrets(self, now) -> list[str]:
+        """The secrets every delivery is signed with at `now`: the current one, and the previous
+        one until its grace period ends."""
+        secrets = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            secrets.append(self.previous_secret)
+        return secrets
 
 
 class EventDelivery(Deliverable):

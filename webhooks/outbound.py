@@ -226,13 +226,17 @@ _BAD_URL_ERRORS = (
 )
 
 
-def signed_headers(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signed_headers(*, secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers; one space-separated `v1,` signature per secret (during a
+    rotation the receiver accepts the message with either its old or its new secret)."""
     return {
         "Content-Type": "application/json",
         "User-Agent": "identity-portal-webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(
+            sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body) for secret in secrets
+        ),
     }
 
 
@@ -354,9 +358,12 @@ class WebhookEventDelivery(DeliveryKind):
             if problem or host_is_internal(host):
                 raise InternalTargetRefused(problem or "the URL names an internal address")
         body = record.payload.encode()
-        timestamp = int(clock.now().timestamp())
+        now = clock.now()
+        signing_secrets = [
+            secret for secret in subscription.signing_secrets(now) if not is_unreadable(secret)
+        ]
         headers = signed_headers(
-            secret=subscription.secret, msg_id=str(record.pk), timestamp=timestamp, body=body
+            secrets=signing_secrets, msg_id=str(record.pk), timestamp=int(now.timestamp()), body=body
         )
         with outbound_session() as session:
             response = session.post(

@@ -16,6 +16,11 @@ urlpatterns = [
     path(f"{subscriptions}/", views_subscriptions.SubscriptionListView.as_view(), name="event_subscriptions"),
     path(f"{subscription}/", views_subscriptions.SubscriptionDetailView.as_view(), name="event_subscription"),
     path(
+        f"{subscription}/rotate-secret/",
+        views_subscriptions.SubscriptionRotateSecretView.as_view(),
+        name="event_subscription_rotate_secret",
+    ),
+    path(
         f"{subscription}/delete/",
         views_subscriptions.SubscriptionDeleteView.as_view(),
         name="event_subscription_delete",

@@ -18,7 +18,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
-from notifications.delivery import delivery_requeue, delivery_schedule
+from notifications.delivery import DeliveryStatus, delivery_requeue, delivery_schedule
 from oauth.models import Client
 from oauth.tokens import token_checksum
 from webhooks.constants import ROTATION_GRACE_SECONDS, WebhookScheme
@@ -337,3 +337,16 @@ def event_replay(*, event: InboundEvent, actor: Actor) -> InboundEvent:
         details={"endpoint": event.endpoint.name},
     )
     return event
+
+
+def webhook_records_purge(*, before) -> int:
+    """Delete inbox events and outbound deliveries in a final state (processed/sent or dead) last
+    changed before `before` (retention, WEBHOOK_RETENTION_DAYS); waiting or failing ones stay.
+    A purged inbox event no longer deduplicates its event id, so the retention must outlast the
+    senders' retries (webhooks.W001 asks for at least 7 days). Returns how many rows went."""
+    from webhooks.models import EventDelivery
+
+    final = (DeliveryStatus.SENT, DeliveryStatus.DEAD)
+    inbound, _ = InboundEvent.objects.filter(status__in=final, updated_at__lt=before).delete()
+    outbound, _ = EventDelivery.objects.filter(status__in=final, updated_at__lt=before).delete()
+    return inbound + outbound

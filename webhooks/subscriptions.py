@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,10 +19,11 @@ from django.http import Http404
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
+from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
 from identity.outbound import MAX_URL_LENGTH, outbound_url_problem
 from notifications.delivery import DeliveryStatus, delivery_requeue
-from webhooks.constants import OutboundEventType
+from webhooks.constants import ROTATION_GRACE_SECONDS, OutboundEventType
 from webhooks.models import EventDelivery, EventSubscription
 from webhooks.outbound import private_targets_allowed, webhook_event_delivery
 from webhooks.schemes.standard import PREFIX
@@ -154,6 +156,37 @@ def subscription_update(
             details={"changed": changed},
         )
     return subscription
+
+
+@transaction.atomic
+def subscription_rotate_secret(*, subscription: EventSubscription, actor: Actor) -> str:
+    """A new signing secret, returned once. For 24 hours (ROTATION_GRACE_SECONDS) every delivery
+    carries a second signature made with the previous secret, so the receiver can switch without
+    refusing events; a second rotation within that time ends the first one's grace."""
+    subscription = EventSubscription.objects.select_for_update().get(pk=subscription.pk)
+    secret = secret_generate()
+    now = clock.now()
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_expires_at = now + timedelta(seconds=ROTATION_GRACE_SECONDS)
+    subscription.secret = secret
+    subscription.secret_rotated_at = now
+    subscription.save(
+        update_fields=[
+            "secret",
+            "previous_secret",
+            "previous_secret_expires_at",
+            "secret_rotated_at",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        action=AuditAction.EVENT_SUBSCRIPTION_SECRET_ROTATED,
+        actor=actor,
+        project=subscription.project,
+        target=subscription,
+        details={"previous_valid_until": subscription.previous_secret_expires_at.isoformat()},
+    )
+    return secret
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from identity import flash
+from identity.clock import clock
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
 from notifications.delivery import DeliveryStatus
@@ -59,6 +60,7 @@ class SubscriptionsBaseView(ProjectAdminView):
             "portal/webhooks/subscription.html",
             {
                 "subscription": subscription,
+                "now": clock.now(),
                 "form": form or SubscriptionForm(initial=_initial(subscription)),
                 "page": page,
                 "status": status_filter,
@@ -125,6 +127,22 @@ class SubscriptionDetailView(SubscriptionsBaseView):
                 flash.flash(request, flash.EVENT_SUBSCRIPTION_SAVED, name=data["url"])
                 return self.back(subscription)
         return self.detail(request, subscription, form=form, status=400)
+
+
+class SubscriptionRotateSecretView(SubscriptionsBaseView):
+    """POST-only: a new signing secret, shown once; the previous one also signs for 24 hours."""
+
+    def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
+        subscription = self.subscription(subscription_id)
+        secret = subscriptions.subscription_rotate_secret(subscription=subscription, actor=self.actor)
+        subscription.refresh_from_db()
+        response = self.render(
+            request,
+            "portal/webhooks/subscription_secret.html",
+            {"subscription": subscription, "secret": secret, "rotated": True},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class SubscriptionDeleteView(SubscriptionsBaseView):

@@ -31,6 +31,10 @@ from webhooks import subscriptions
 from webhooks.models import EventDelivery, EventSubscription
 from webhooks.outbound import host_addresses_problem
 
+# Imported at collection time: a test that closes the Celery app (test_integration) would keep a
+# task module imported later from registering its shared task.
+from webhooks.tasks import purge_webhook_records
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -444,3 +448,125 @@ def test_django_admin_is_view_only_without_secrets_or_payloads(project, receiver
         assert response.status_code == 200, url
         assert secret not in response.content.decode() and delivery.payload not in response.content.decode()
     assert operator.get("/admin/webhooks/eventsubscription/add/").status_code == 403
+
+
+# --- the standardwebhooks library, secret rotation, sign-in failures, retention ------------------
+
+
+def library_verifies(secret: str, got: Received) -> bool:
+    """The `standardwebhooks` library's own verification (it also checks the timestamp)."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    try:
+        Webhook(secret).verify(got.body, got.headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def test_deliveries_verify_with_the_standardwebhooks_library(project, receiver, clock):
+    subscription, secret = subscribe(project, receiver.url)
+    invite(project)
+    (got,) = receiver.received
+    assert library_verifies(secret, got)
+    assert not library_verifies(subscriptions.secret_generate(), got)
+    tampered = Received(got.headers, got.body.replace(b"user.invited", b"user.invitee"))
+    assert not library_verifies(secret, tampered)
+
+
+def test_rotating_the_secret_signs_with_both_for_a_day(api, project, other_project, receiver, clock):
+    subscription, old_secret = subscribe(project, receiver.url)
+    response = api.post(f"{base(project)}{subscription.pk}/rotate-secret/")
+    assert response.status_code == 200, response.json()
+    assert response["Cache-Control"] == "no-store"
+    new_secret = response.json()["secret"]
+    assert new_secret.startswith("whsec_") and new_secret != old_secret
+    body = response.json()["subscription"]
+    assert body["secret_rotated_at"] and body["previous_secret_expires_at"]
+    assert "secret" not in api.get(f"{base(project)}{subscription.pk}/").json()
+    event = AuditEvent.objects.get(action="event_subscription.secret_rotated")
+    assert event.project == project and new_secret not in json.dumps(event.details)
+
+    invite(project)
+    during = receiver.received[-1]
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    assert library_verifies(new_secret, during) and library_verifies(old_secret, during)
+
+    clock.advance(timedelta(hours=24, seconds=1))
+    invite(project, "after.grace@acme.test")
+    after = receiver.received[-1]
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert standard_webhooks_valid(new_secret, after.headers, after.body)
+    assert not standard_webhooks_valid(old_secret, after.headers, after.body)
+
+    theirs, _ = subscribe(other_project, receiver.url + "/other")
+    assert api.post(f"{base(project)}{theirs.pk}/rotate-secret/").status_code == 404
+    assert api.post(f"{base(other_project)}{theirs.pk}/rotate-secret/").status_code == 404
+    assert EventSubscription.objects.get(pk=theirs.pk).secret_rotated_at is None
+
+
+def test_portal_rotation_shows_the_new_secret_once(browser, project, receiver):
+    subscription, old_secret = subscribe(project, receiver.url)
+    pages = f"/portal/{project.slug}/webhooks/subscriptions/"
+    assert "Rotate secret" in browser.get(f"{pages}{subscription.pk}/").content.decode()
+    response = browser.post(f"{pages}{subscription.pk}/rotate-secret/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    subscription.refresh_from_db()
+    page = response.content.decode()
+    assert subscription.secret in page and old_secret not in page and "previous secret" in page
+    detail = browser.get(f"{pages}{subscription.pk}/").content.decode()
+    assert subscription.secret not in detail and "also signed with the previous secret" in detail
+
+
+def test_a_failed_sign_in_of_a_member_is_a_login_failed_event_of_their_project(
+    project, other_project, receiver
+):
+    from django.test import Client
+
+    member = MembershipFactory(project=project, role="member").user
+    subscribe(project, receiver.url, events=["login.failed"])
+    subscribe(other_project, receiver.url + "/other", events=["login.failed"])
+    response = Client().post("/accounts/login/", {"login": member.email, "password": "not-the-password-1"})
+    assert response.status_code == 200
+    (got,) = receiver.received
+    assert got.json["type"] == "login.failed"
+    assert got.json["data"]["project_id"] == str(project.pk)
+    assert got.json["data"]["outcome"] == "failure"
+    assert got.json["data"]["target"]["id"] == str(member.pk)
+    assert "not-the-password-1" not in got.body.decode()
+    # an unknown address concerns no project: recorded once, sent nowhere
+    Client().post("/accounts/login/", {"login": "nobody@nowhere.test", "password": "whatever-123456"})
+    assert len(receiver.received) == 1
+    unknown = AuditEvent.objects.get(action="user.sign_in_failed", target_label="nobody@nowhere.test")
+    assert unknown.project is None
+
+
+def test_finished_inbox_events_and_deliveries_are_purged_after_the_retention(
+    project, receiver, settings, clock, make_endpoint, sender
+):
+    from django.core.management import call_command
+
+    from webhooks.models import InboundEvent
+
+    receiver.answers = [(200, {}), (500, {})]
+    subscribe(project, receiver.url)
+    invite(project, "old@acme.test")  # sent
+    invite(project, "failing@acme.test")  # failed, will retry: stays
+    from webhooks.schemes.standard import sign
+
+    made = make_endpoint("standard")
+    body, ts = b'{"type": "thing.happened"}', int(clock.now().timestamp())
+    signature = sign(secret=made.secret, msg_id="msg_old", timestamp=ts, body=body)
+    headers = {"webhook-id": "msg_old", "webhook-timestamp": str(ts), "webhook-signature": signature}
+    assert sender.post(made.path, body, headers=headers).status_code == 200
+    assert InboundEvent.objects.get().status == DeliveryStatus.SENT
+    assert purge_webhook_records() == 0  # default: keep everything
+    settings.WEBHOOK_RETENTION_DAYS = 30
+    clock.advance(timedelta(days=31))
+    kept_before = set(EventDelivery.objects.exclude(status=DeliveryStatus.SENT).values_list("pk", flat=True))
+    assert purge_webhook_records() == 2  # the sent delivery and the processed inbox event
+    assert set(EventDelivery.objects.values_list("pk", flat=True)) == kept_before
+    assert not InboundEvent.objects.filter(status__in=[DeliveryStatus.SENT, DeliveryStatus.DEAD]).exists()
+    settings.WEBHOOK_RETENTION_DAYS = 3
+    with pytest.raises(Exception, match="webhooks.W001"):
+        call_command("check", fail_level="WARNING")
