@@ -12,6 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CLUSTER_ARGS ?=
 JUNIT_DIR ?=
 LOCK_VENV ?= /tmp/identity-lock-venv
 
@@ -22,7 +23,7 @@ junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock run test test-unit test-e2e op-deps lint format typecheck typecheck-baseline migrate bench \
-	worker beat clean
+	cluster worker beat clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -98,11 +99,15 @@ typecheck: $(STAMP) ## mypy on the apps; fails on errors not in .ci/mypy-baselin
 typecheck-baseline: $(STAMP) ## Rewrite .ci/mypy-baseline.txt from mypy's current errors (it may only shrink)
 	$(PYTHON) .ci/typecheck --update
 
-bench: $(STAMP) ## Run every bench/*.py script (files with a __main__ block; BENCH_ARGS passed on)
+bench: $(STAMP) ## Run every bench/*.py script (files with a __main__ block; BENCH_ARGS passed on) but cluster.py
 	@set -e; found=0; for script in bench/*.py; do \
+		[ "$$script" = bench/cluster.py ] && continue; \
 		grep -q '^if __name__ == "__main__":' "$$script" 2>/dev/null || continue; found=1; \
 		echo "== $$script"; $(PYTHON) "$$script" $(BENCH_ARGS); \
 	done; [ $$found = 1 ] || echo "No benchmarks yet (bench/*.py)."
+
+cluster: $(STAMP) ## Two web nodes, two workers and beat behind HAProxy; journeys with faults (CLUSTER_ARGS)
+	$(PYTHON) bench/cluster.py $(CLUSTER_ARGS)
 
 worker: $(STAMP) ## Celery worker (needs REDIS_URL)
 	$(VENV)/bin/celery -A identity worker --loglevel=INFO

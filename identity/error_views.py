@@ -1,11 +1,23 @@
-"""Site-wide 404/500 handlers: the API answers in its JSON envelope, pages in HTML."""
+"""Site-wide 404/500 handlers: the API answers in its JSON envelope, pages in HTML.
+
+An unhandled exception because Redis is unreachable (restarting, failing over) is answered
+`503 Service Unavailable` with `Retry-After` instead of a 500: Redis holds what every node must
+agree on (rate limits, lockout counters, replay caches), so a request that needs it cannot be
+answered correctly and must not guess (failing open would switch brute-force protection off),
+but it is no bug either; the client or the load balancer tries again a moment later.
+"""
 
 from __future__ import annotations
+
+import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from identity.errors import ErrorCode, error_body
+
+RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_MESSAGE = "A service this request needs is briefly unavailable. Try again in a moment."
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -18,9 +30,35 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+def _outage_exceptions() -> tuple[type[BaseException], ...]:
+    import redis.exceptions
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls the handler while handling the exception: sys.exc_info() is the one raised.
+    if isinstance(sys.exc_info()[1], _outage_exceptions()):
+        return service_unavailable(request)
     if _is_api(request):
         return JsonResponse(
             error_body(code=ErrorCode.SERVER_ERROR, message="Something went wrong on our side."), status=500
         )
     return defaults.server_error(request)
+
+
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if request.path.startswith(("/api/", "/o/")):
+        response = JsonResponse(
+            error_body(code=ErrorCode.SERVICE_UNAVAILABLE, message=UNAVAILABLE_MESSAGE), status=503
+        )
+    else:
+        response = HttpResponse(
+            '<!doctype html><html lang="en"><title>Try again</title><h1>Try again in a moment</h1>'
+            f"<p>{UNAVAILABLE_MESSAGE}</p></html>",
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -26,6 +26,7 @@ class ErrorCode:
     LAST_OWNER = "last_owner"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class ApplicationError(Exception):

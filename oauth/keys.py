@@ -108,9 +108,21 @@ def _load_all() -> list[LoadedKey]:
     return keys
 
 
+# pg_advisory_xact_lock key of the first-start key creation (any constant; "OIDCKEYS" in ASCII).
+_ENSURE_KEYS_LOCK = 0x4F4944434B455953
+
+
 def _ensure_keys() -> None:
-    """First start: create one active key per algorithm (the environment may provide RS256)."""
+    """First start: create one active key per algorithm (the environment may provide RS256).
+
+    Several processes start at once in a cluster: on PostgreSQL an advisory lock makes them
+    create the keys one after the other, so the later ones find the first one's keys instead of
+    each making an active key of its own (a row lock cannot help: there is no row yet)."""
     with transaction.atomic():
+        connection = transaction.get_connection()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ENSURE_KEYS_LOCK])
         for algorithm in SigningAlgorithm.values:
             if algorithm == "RS256" and app_settings.SIGNING_KEY_PEM:
                 continue
