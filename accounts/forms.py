@@ -174,7 +174,10 @@ class ProjectSettingsForm(forms.Form):
         choices=SignInMethod.choices, widget=forms.CheckboxSelectMultiple, label="Sign-in methods"
     )
     default_access_policy = forms.ModelChoiceField(
-        queryset=AccessPolicy.objects.none(), required=False, help_text="Given to new members."
+        queryset=AccessPolicy.objects.none(),
+        required=False,
+        empty_label="No default policy",
+        help_text="Given to new members.",
     )
     allow_self_signup = forms.BooleanField(required=False, label="Anyone may sign up to this project")
     fhir_base_url = forms.CharField(

@@ -88,6 +88,10 @@ SESSION_TIMED_OUT = Flash(
     messages.INFO, _("Your session reached your organisation's time limit and was ended. Sign in again.")
 )
 SESSION_ENDED = Flash(
+CLIENT_SECRET_SHOWN = Flash(
+    messages.INFO,
+    _("The secret of {name} was shown once and is not stored readably; rotate it if it was lost."),
+)
     messages.SUCCESS, _("The session is ended: that browser is signed out and its apps' tokens revoked.")
 )
 SESSIONS_ENDED = Flash(messages.SUCCESS, _("Ended {count} other session(s)."))

@@ -44,6 +44,8 @@ __all__ = [
     "portal_section",
     "portal_sections",
     "query_without_page",
+    "shown_once_pop",
+    "shown_once_put",
 ]
 
 DEFAULT_PAGE_SIZE = 25
@@ -60,6 +62,27 @@ def query_without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
+
+
+_SHOWN_ONCE = "portal.shown_once"
+
+
+def shown_once_put(request: HttpRequest, key: str, value: dict) -> None:
+    """Keep something to be shown once (a new secret) in the server-side session for the page the
+    POST redirects to (post/redirect/get: a reload never repeats the action, and the secret never
+    appears in a URL). `shown_once_pop` takes it out on the first view."""
+    stash = dict(request.session.get(_SHOWN_ONCE) or {})
+    stash[key] = value
+    request.session[_SHOWN_ONCE] = stash
+
+
+def shown_once_pop(request: HttpRequest, key: str) -> dict | None:
+    """What `shown_once_put` kept under `key`, removed from the session; None the second time."""
+    stash = dict(request.session.get(_SHOWN_ONCE) or {})
+    value = stash.pop(key, None)
+    if value is not None:
+        request.session[_SHOWN_ONCE] = stash
+    return value
 
 
 def form_add_service_error(form: forms.BaseForm, error: ApplicationError) -> None:

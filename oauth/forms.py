@@ -24,6 +24,7 @@ class ClientForm(forms.Form):
     grant_types = forms.MultipleChoiceField(choices=GrantType.choices, widget=forms.CheckboxSelectMultiple)
     redirect_uris = forms.CharField(
         required=False,
+        label="Redirect URIs",
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, matched exactly. https only; http://127.0.0.1 (any port) for native apps.",
     )
@@ -53,7 +54,15 @@ class ClientForm(forms.Form):
     role = forms.ChoiceField(
         choices=ClientRole.choices, required=False, label="Portal API role (client credentials)"
     )
-    access_policy = forms.ModelChoiceField(queryset=AccessPolicy.objects.none(), required=False)
+    access_policy = forms.ModelChoiceField(
+        queryset=AccessPolicy.objects.none(),
+        required=False,
+        empty_label="No access policy",
+        help_text=(
+            "Client credentials: what the client's own tokens may reach. For people signing in, "
+            "their membership's policy applies."
+        ),
+    )
     algorithm = forms.ChoiceField(
         choices=SigningAlgorithm.choices, initial=SigningAlgorithm.RS256, label="ID token signature"
     )

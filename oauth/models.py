@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.db.models.functions import Lower
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractApplication,
@@ -77,6 +78,11 @@ class Client(AbstractApplication):
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
         ordering = ["name"]
+        constraints = [
+            # oauth.services refuses a duplicate name with a field error first; this is the backstop
+            # for two requests at once.
+            models.UniqueConstraint("project", Lower("name"), name="oauth_client_name_unique_per_project"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.client_id

@@ -15,6 +15,11 @@ urlpatterns = [
     path("<slug:project_slug>/clients/", views.ClientListView.as_view(), name="clients"),
     path("<slug:project_slug>/clients/new/", views.ClientCreateView.as_view(), name="client_create"),
     path("<slug:project_slug>/clients/<int:client_pk>/", views.ClientDetailView.as_view(), name="client"),
+    path(
+        "<slug:project_slug>/clients/<int:client_pk>/secret/",
+        views.ClientSecretView.as_view(),
+        name="client_secret",
+    ),
     *[
         path(
             f"<slug:project_slug>/clients/<int:client_pk>/{action}/",

@@ -150,10 +150,33 @@ def _auth_method_errors(data: ClientInput) -> tuple[str, dict[str, list[str]]]:
     return method, errors
 
 
-def _validate(data: ClientInput, project: Project) -> dict:
+DUPLICATE_NAME = "A client with this name already exists in this project; choose another name."
+
+
+def _name_taken(project: Project, name: str, client: Client | None) -> bool:
+    """Client names are unique within a project, ignoring case (constraint
+    oauth_client_name_unique_per_project is the backstop for two requests at once)."""
+    others = Client.objects.filter(project=project, name__iexact=name)
+    if client is not None:
+        others = others.exclude(pk=client.pk)
+    return others.exists()
+
+
+def _duplicate_name_error() -> ApplicationError:
+    return ApplicationError(
+        DUPLICATE_NAME, code=ErrorCode.CONFLICT, status=409, fields={"name": [DUPLICATE_NAME]}
+    )
+
+
+def _validate(data: ClientInput, project: Project, client: Client | None = None) -> dict:
+    """What is wrong with `data` (400 `validation_failed` with field errors; a name already used
+    in the project alone is a 409 `conflict`), else the values to store."""
     errors: dict[str, list[str]] = {}
     if not data.name.strip():
         errors["name"] = ["This field is required."]
+    name_taken = bool(data.name.strip()) and _name_taken(project, data.name.strip(), client)
+    if name_taken:
+        errors["name"] = [DUPLICATE_NAME]
     if data.client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
         errors["client_type"] = ["Choose confidential or public."]
     grants = list(dict.fromkeys(data.grant_types))
@@ -204,6 +227,8 @@ def _validate(data: ClientInput, project: Project) -> dict:
         backchannel_logout_uri = data.backchannel_logout_uri.strip()
         if backchannel_logout_uri and (problem := backchannel_logout_uri_problem(backchannel_logout_uri)):
             errors["backchannel_logout_uri"] = [problem]
+    if name_taken and set(errors) == {"name"}:
+        raise _duplicate_name_error()
     if errors:
         raise ApplicationError("The client is not valid.", fields=errors)
     if (
@@ -276,7 +301,7 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         client_secret=_hash_secret(secret or _new_secret()) if secret or uses_keys else "",
         user=actor.user,
     )
-    client.save()
+    _save_named(client)
     audit_record(
         action=AuditAction.CLIENT_CREATED,
         actor=actor,
@@ -292,9 +317,20 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
     return IssuedClient(client=client, client_secret=secret)
 
 
+def _save_named(client: Client) -> None:
+    """Save, answering a name taken meanwhile by a concurrent request as the check above does."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            client.save()
+    except IntegrityError as error:
+        if "oauth_client_name_unique_per_project" in str(error):
+            raise _duplicate_name_error() from None
+        raise
+
+
 @transaction.atomic
 def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
-    checked = _validate(data, client.project)
+    checked = _validate(data, client.project, client)
     if data.client_type != client.client_type:
         raise ApplicationError(
             "A client's type cannot change; create a new client.", fields={"client_type": ["Cannot change."]}
@@ -323,7 +359,7 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.backchannel_logout_uri = checked["backchannel_logout_uri"]
     client.backchannel_logout_session_required = data.backchannel_logout_session_required
     client.revoke_tokens_on_logout = data.revoke_tokens_on_logout
-    client.save()
+    _save_named(client)
     transaction.on_commit(lambda: client_cache_forget(client.client_id))
     audit_record(action=AuditAction.CLIENT_UPDATED, actor=actor, project=client.project, target=client)
     return client

@@ -7,7 +7,14 @@ from django.shortcuts import redirect
 
 from identity import flash
 from identity.errors import ApplicationError
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ProjectAdminView,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+    shown_once_pop,
+    shown_once_put,
+)
 from oauth import selectors, services
 from oauth.constants import GrantType
 from oauth.forms import ClientForm, client_initial
@@ -37,11 +44,16 @@ def _input(data: dict) -> services.ClientInput:
     )
 
 
-def _show_secret(view, request, client, secret: str, title: str) -> HttpResponse:
-    response = view.render(
-        request, "portal/clients/secret.html", {"client": client, "secret": secret, "title": title}
-    )
-    response["Cache-Control"] = "no-store"
+def _secret_key(client) -> str:
+    return f"oauth.client_secret:{client.pk}"
+
+
+def _show_secret_once(request: HttpRequest, project, client, secret: str, title: str) -> HttpResponse:
+    """Post/redirect/get: the secret waits in the session for the page the POST redirects to,
+    which shows it once. A reload of that page never creates or rotates anything again."""
+    shown_once_put(request, _secret_key(client), {"secret": secret, "title": title})
+    response = redirect("portal:client_secret", project_slug=project.slug, client_pk=client.pk)
+    response.status_code = 303
     return response
 
 
@@ -83,12 +95,34 @@ class ClientCreateView(ProjectAdminView):
                 form_add_service_error(form, error)
             else:
                 if issued.client_secret:
-                    return _show_secret(self, request, issued.client, issued.client_secret, "Client created")
+                    return _show_secret_once(
+                        request, self.project, issued.client, issued.client_secret, "Client created"
+                    )
                 keys = issued.client.uses_private_key_jwt
                 done = flash.CLIENT_CREATED_KEYS if keys else flash.CLIENT_CREATED_PUBLIC
                 flash.flash(request, done, name=issued.client.name)
                 return redirect("portal:client", project_slug=self.project.slug, client_pk=issued.client.pk)
         return self.render(request, "portal/clients/form.html", {"form": form}, status=400)
+
+
+class ClientSecretView(ProjectAdminView):
+    """GET: the secret a create or rotate just issued, shown once (taken out of the session)."""
+
+    section = "clients"
+
+    def get(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        shown = shown_once_pop(request, _secret_key(client))
+        if shown is None:
+            flash.flash(request, flash.CLIENT_SECRET_SHOWN, name=client.name)
+            return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)
+        response = self.render(
+            request,
+            "portal/clients/secret.html",
+            {"client": client, "secret": shown["secret"], "title": shown["title"]},
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class ClientDetailView(ProjectAdminView):
@@ -132,7 +166,7 @@ class ClientActionView(ProjectAdminView):
         try:
             if self.action == "rotate":
                 secret = services.client_rotate_secret(client=client, actor=self.actor)
-                return _show_secret(self, request, client, secret, "New client secret")
+                return _show_secret_once(request, self.project, client, secret, "New client secret")
             if self.action == "delete":
                 services.client_delete(client=client, actor=self.actor)
                 flash.flash(request, flash.CLIENT_DELETED, name=client.name)

@@ -28,7 +28,7 @@ def bearer_token(*, user, project, value: str, scope: str = "openid portal.read 
 
     client = Client.objects.create(
         project=project,
-        name="Lab app",
+        name=f"Lab app {value}",  # client names are unique in a project
         client_type="confidential",
         authorization_grant_type="authorization-code",
         redirect_uris="https://app.example/cb",

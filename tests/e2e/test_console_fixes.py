@@ -24,6 +24,25 @@ def clinic(transactional_db, live_server, settings):
     return {"project": project, "owner": owner.user}
 
 
+@pytest.fixture
+def sign_in(page, live_server, settings):
+    """A signed-in browser without going through the sign-in page (tested in test_flows.py and
+    test_federation.py): the session of Django's test client, handed to Chromium as its cookie."""
+    from django.test import Client as DjangoClient
+
+    from accounts.models import User
+
+    def do(email: str):
+        django_client = DjangoClient()
+        django_client.force_login(User.objects.get(email=email))
+        cookie = django_client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+        page.goto("/portal/")
+        return page
+
+    return do
+
+
 def test_a_revoked_invitations_message_offers_no_send_again(page, sign_in, clinic):
     # invite -> Resend -> Revoke -> open the first message: its link is dead, so is "Send again".
     actor = Actor(user=clinic["owner"])
@@ -42,3 +61,60 @@ def test_a_revoked_invitations_message_offers_no_send_again(page, sign_in, clini
     expect(page).to_have_url(re.compile(rf"/outbox/{first.pk}/$"))
     expect(page.get_by_text("The invitation was revoked")).to_be_visible()
     expect(page.get_by_role("button", name="Send again")).to_have_count(0)
+
+
+def test_the_new_client_form_names_its_groups_and_a_heading_click_ticks_nothing(page, sign_in, clinic):
+    sign_in("owner@east.test")
+    page.goto(f"/portal/{clinic['project'].slug}/clients/new/")
+    grants = page.get_by_role("group", name="Grant types")
+    code = grants.get_by_role("checkbox", name="Authorization code")
+    expect(code).to_be_checked()
+    ticked = page.locator("input[type=checkbox]:checked").count()
+    page.get_by_text("Grant types", exact=True).click()
+    page.get_by_text("Scopes", exact=True).click()
+    expect(page.locator("input[type=checkbox]:checked")).to_have_count(ticked)
+    expect(code).to_be_checked()
+    # The label of each option still ticks its own box.
+    grants.get_by_text("Client credentials").click()
+    expect(grants.get_by_role("checkbox", name="Client credentials")).to_be_checked()
+    expect(page.get_by_label("Redirect URIs", exact=True)).to_be_visible()
+    expect(page.get_by_label("Access policy").locator("option").first).to_have_text("No access policy")
+    # Number inputs look like the other inputs (same border and padding as a text input).
+    style = (
+        "e => { const s = getComputedStyle(e); return [s.borderTopColor, s.paddingLeft, s.borderRadius]; }"
+    )
+    number = page.get_by_label("Access token lifetime").evaluate(style)
+    text = page.get_by_label("Name", exact=True).evaluate(style)
+    assert number == text
+
+
+def test_creating_a_client_then_reloading_shows_the_secret_once_and_creates_one_client(page, sign_in, clinic):
+    from oauth.models import Client
+
+    sign_in("owner@east.test")
+    page.goto(f"/portal/{clinic['project'].slug}/clients/new/")
+    page.get_by_label("Name", exact=True).fill("Night sync")
+    page.get_by_role("group", name="Grant types").get_by_text("Authorization code").click()
+    page.get_by_role("group", name="Grant types").get_by_text("Client credentials").click()
+    page.get_by_role("button", name="Create client").click()
+    expect(page.get_by_role("heading", name="Client created")).to_be_visible()
+    secret = page.locator("#client-secret").inner_text()
+    assert secret and secret not in page.url
+    client = Client.objects.get(project=clinic["project"])
+    expect(page).to_have_url(re.compile(rf"/clients/{client.pk}/secret/$"))
+
+    page.reload()
+    expect(page).to_have_url(re.compile(rf"/clients/{client.pk}/$"))
+    expect(page.get_by_text("was shown once")).to_be_visible()
+    expect(page.get_by_text(secret)).to_have_count(0)
+    assert Client.objects.filter(project=clinic["project"]).count() == 1
+
+    # The same name again is refused next to the field.
+    page.goto(f"/portal/{clinic['project'].slug}/clients/new/")
+    page.get_by_label("Name", exact=True).fill("night sync")
+    page.get_by_role("group", name="Grant types").get_by_text("Authorization code").click()
+    page.get_by_role("group", name="Grant types").get_by_text("Client credentials").click()
+    page.get_by_role("button", name="Create client").click()
+    field = page.locator(".field").filter(has=page.get_by_label("Name", exact=True))
+    expect(field).to_contain_text("already exists in this project")
+    assert Client.objects.filter(project=clinic["project"]).count() == 1

@@ -101,7 +101,7 @@ def policy(project):
 
 def backend(project, policy=None, **fields) -> Client:
     data = {
-        "name": "Lab backend",
+        "name": f"Lab backend {uuid.uuid4().hex[:8]}",  # client names are unique in a project
         "grant_types": [MACHINE],
         "scopes": ["system/*.rs"],
         "access_policy": policy,

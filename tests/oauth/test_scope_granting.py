@@ -3,6 +3,7 @@ then through the real endpoints: client credentials, and the authorization code'
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -49,7 +50,7 @@ def make_client(project, *, scopes, grants=(CODE,), policy=None, client_type="co
         project=project,
         actor=Actor.system(),
         data=ClientInput(
-            name="App",
+            name=f"App {uuid.uuid4().hex[:8]}",  # client names are unique in a project
             grant_types=list(grants),
             redirect_uris=["https://app.example/cb"] if CODE in grants else [],
             scopes=scopes.split(),
