@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 
 from accounts.flows.password_reset import password_reset_request
 from accounts.flows.signup import signup_allowed
+from accounts.services import lockout
+from audit.context import Actor
 from notifications.models import MessageKind
 from notifications.services import message_enqueue
 
@@ -25,10 +27,32 @@ def _signup_project_slug(request: HttpRequest | None) -> str | None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {**DefaultAccountAdapter.error_messages, **lockout.SIGN_IN_REFUSALS}
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Closed unless the deployment opts in (SIGNUP_OPEN) or the sign-up joins a project
         # that allows self sign-up; invitations are the normal way in.
         return signup_allowed(project_slug=_signup_project_slug(request))
+
+    # Brute-force protection (accounts/services/lockout.py) around allauth's password check,
+    # before allauth's own rate limit: delayed or locked answers the same for any address.
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        verdict = lockout.attempt_check(
+            scope=lockout.SIGN_IN, keys=lockout.sign_in_keys(request, credentials)
+        )
+        if not verdict.allowed:
+            raise self.validation_error(*lockout.sign_in_refusal(verdict))
+        super().pre_authenticate(request, **credentials)
+
+    def authenticate(self, request: HttpRequest, **credentials: Any):
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            lockout.attempt_succeeded(scope=lockout.SIGN_IN, keys={lockout.ACCOUNT: credentials.get("email")})
+        return user
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        keys = lockout.sign_in_keys(request, credentials)
+        lockout.attempt_failed(scope=lockout.SIGN_IN, keys=keys, actor=Actor.from_request(request))
 
     def send_password_reset_mail(self, user, email: str, context: dict[str, Any]) -> None:
         password_reset_request(user=user, email=email)

@@ -250,6 +250,25 @@ class MembershipSignOutApi(ProjectAdminApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MembershipUnlockApi(ProjectAdminApi):
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_unlock",
+        summary="Lift the member's sign-in lock after failed attempts",
+        description=(
+            "After too many failed sign-ins (or MFA codes) an account is locked for a while "
+            "(docs/SECURITY.md, 'Brute-force protection'). This ends the lock and the delays at "
+            "once; recorded as account.unlocked. Answers 204 whether or not the account was locked."
+        ),
+        request=None,
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
+    def post(self, request: Request, project_id, membership_id) -> Response:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        services.membership_unlock(membership=membership, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MembershipReactivateApi(ProjectAdminApi):
     OutputSerializer = MembershipOutputSerializer
 

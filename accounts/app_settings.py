@@ -48,5 +48,42 @@ class AppSettings:
         """Resumes without progress before a stalled job is marked failed."""
         return int(self._setting("BULK_INVITE_MAX_RESUMES", 5))
 
+    # --- Brute-force protection (accounts/services/lockout.py) ---------------------------------
+    @property
+    def LOCKOUT_THRESHOLD(self) -> int:
+        """Failures of one account (client, link) within the window that lock it."""
+        return max(1, int(self._setting("LOCKOUT_THRESHOLD", 10)))
+
+    @property
+    def LOCKOUT_FREE_FAILURES(self) -> int:
+        """Failures of one account before each further one makes the next attempt wait."""
+        return max(0, int(self._setting("LOCKOUT_FREE_FAILURES", 3)))
+
+    @property
+    def LOCKOUT_IP_THRESHOLD(self) -> int:
+        """Failures from one IP within the window that lock it (an IP is shared: NAT, proxies)."""
+        return max(1, int(self._setting("LOCKOUT_IP_THRESHOLD", 50)))
+
+    @property
+    def LOCKOUT_IP_FREE_FAILURES(self) -> int:
+        return max(0, int(self._setting("LOCKOUT_IP_FREE_FAILURES", 15)))
+
+    @property
+    def LOCKOUT_WINDOW_SECONDS(self) -> int:
+        return max(1, int(self._setting("LOCKOUT_WINDOW_SECONDS", 15 * 60)))
+
+    @property
+    def LOCKOUT_DURATION_SECONDS(self) -> int:
+        return max(1, int(self._setting("LOCKOUT_DURATION_SECONDS", 15 * 60)))
+
+    @property
+    def LOCKOUT_DELAY_BASE_SECONDS(self) -> int:
+        """The first delay; each further failure doubles it. 0 turns delays off."""
+        return max(0, int(self._setting("LOCKOUT_DELAY_BASE_SECONDS", 1)))
+
+    @property
+    def LOCKOUT_DELAY_MAX_SECONDS(self) -> int:
+        return max(0, int(self._setting("LOCKOUT_DELAY_MAX_SECONDS", 60)))
+
 
 app_settings = AppSettings()

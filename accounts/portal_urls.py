@@ -27,6 +27,11 @@ urlpatterns = [
         name="membership_sign_out",
     ),
     path(
+        "<slug:project_slug>/users/<uuid:membership_id>/unlock/",
+        views.MembershipUnlockView.as_view(),
+        name="membership_unlock",
+    ),
+    path(
         "<slug:project_slug>/users/<uuid:membership_id>/reactivate/",
         views.MembershipStatusView.as_view(activate=True),
         name="membership_reactivate",

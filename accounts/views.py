@@ -20,6 +20,7 @@ from accounts.forms import (
 from accounts.models import Role
 from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
+from accounts.services.lockout import account_locked_until
 from audit import selectors as audit_selectors
 from audit.exports import audit_csv_response
 from audit.forms import AuditFilterForm
@@ -97,7 +98,14 @@ class MembershipDetailView(ProjectAdminView):
         from accounts.services.sessions import session_list
 
         sessions = session_list(user=membership.user)
-        return {"membership": membership, "form": form, "events": events, "Role": Role, "sessions": sessions}
+        return {
+            "membership": membership,
+            "form": form,
+            "events": events,
+            "Role": Role,
+            "sessions": sessions,
+            "locked_until": account_locked_until(user=membership.user),
+        }
 
     def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)
@@ -139,6 +147,20 @@ class MembershipSignOutView(ProjectAdminView):
         services.membership_sign_out(membership=membership, actor=self.actor)
         flash.flash(request, flash.MEMBERSHIP_SIGNED_OUT, user=membership.user)
         return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+
+
+class MembershipUnlockView(ProjectAdminView):
+    """POST-only: lift the member's sign-in lock after failed attempts (audited)."""
+
+    section = "users"
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        services.membership_unlock(membership=membership, actor=self.actor)
+        flash.flash(request, flash.MEMBERSHIP_UNLOCKED, user=membership.user)
+        response = redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+        response.status_code = 303
+        return response
 
 
 class MembershipStatusView(ProjectAdminView):

@@ -11,7 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.flows.set_password import set_password_complete
+from accounts.models import SecurityRequest
+from accounts.services import lockout
 from accounts.services.security_links import LinkError, LinkProblem, security_link_check
+from audit.context import Actor, client_ip
 from identity.flash import PASSWORD_SET, flash
 
 PROBLEM_STATUS = {
@@ -34,19 +37,43 @@ class SetPasswordView(View):
             status=PROBLEM_STATUS[error.problem],
         )
 
-    def get(self, request: HttpRequest, request_id, secret: str) -> HttpResponse:
+    def _throttled(self, request: HttpRequest, verdict: lockout.Verdict) -> HttpResponse:
+        response = render(
+            request,
+            "accounts/set_password_problem.html",
+            {"problem": "throttled", "message": lockout.refusal_message(verdict)},
+            status=429,
+        )
+        response["Retry-After"] = str(verdict.retry_after)
+        return response
+
+    def _link_check(self, request: HttpRequest, request_id, secret: str) -> SecurityRequest | HttpResponse:
+        """The link, or the page that refuses it. Wrong links count against the caller's IP and
+        the link's id (brute-force protection, accounts/services/lockout.py)."""
+        keys = {lockout.IP: client_ip(request), lockout.LINK: str(request_id)}
+        verdict = lockout.attempt_check(scope=lockout.SET_PASSWORD, keys=keys)
+        if not verdict.allowed:
+            return self._throttled(request, verdict)
         try:
-            security_request = security_link_check(request_id=request_id, secret=secret)
+            return security_link_check(request_id=request_id, secret=secret)
         except LinkError as error:
+            if error.problem == LinkProblem.INVALID:
+                lockout.attempt_failed(
+                    scope=lockout.SET_PASSWORD, keys=keys, actor=Actor.from_request(request)
+                )
             return self._problem(request, error)
+
+    def get(self, request: HttpRequest, request_id, secret: str) -> HttpResponse:
+        security_request = self._link_check(request, request_id, secret)
+        if isinstance(security_request, HttpResponse):
+            return security_request
         form = SetPasswordForm(security_request.user)
         return render(request, self.template_name, {"form": form, "security_request": security_request})
 
     def post(self, request: HttpRequest, request_id, secret: str) -> HttpResponse:
-        try:
-            security_request = security_link_check(request_id=request_id, secret=secret)
-        except LinkError as error:
-            return self._problem(request, error)
+        security_request = self._link_check(request, request_id, secret)
+        if isinstance(security_request, HttpResponse):
+            return security_request
         form = SetPasswordForm(security_request.user, request.POST)
         if not form.is_valid():
             return render(

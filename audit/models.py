@@ -65,6 +65,8 @@ class AuditAction(models.TextChoices):
     )
     EVENT_DELIVERY_REPLAYED = "event_delivery.replayed", "Event delivery replayed"
     USER_PROFILE_REFRESHED = "user.profile_refreshed", "Name or email refreshed by a webhook"
+    ACCOUNT_LOCKED = "account.locked", "Sign-in locked after failed attempts"
+    ACCOUNT_UNLOCKED = "account.unlocked", "Sign-in unlocked"
 
 
 class AuditOutcome(models.TextChoices):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.core import context as allauth_context
 from django import forms
 
+from accounts.services import lockout
+from audit.context import client_ip
 from federation.models import DEFAULT_SCOPES, IdentityProvider, MatchBy, ProviderKind
 from federation.selectors import email_domain, identity_provider_for_email
 
@@ -123,7 +126,16 @@ class ResetPasswordForm(AllauthResetPasswordForm):
     def clean_email(self) -> str:
         if message := required_provider_message(self.data.get("email")):
             raise forms.ValidationError(message, code="federated_sign_in_required")
-        return super().clean_email()
+        email = super().clean_email()
+        # Brute-force protection (accounts/services/lockout.py): every request counts, for any
+        # address (the answer never says whether it has an account).
+        request = allauth_context.request
+        keys = {lockout.ACCOUNT: email, lockout.IP: client_ip(request) if request is not None else None}
+        verdict = lockout.attempt_check(scope=lockout.PASSWORD_RESET, keys=keys)
+        if not verdict.allowed:
+            raise forms.ValidationError(lockout.refusal_message(verdict), code="too_many_failed_attempts")
+        lockout.attempt_failed(scope=lockout.PASSWORD_RESET, keys=keys)
+        return email
 
 
 class EmailStepForm(forms.Form):

@@ -242,6 +242,18 @@ INVITE_LINK_TTL_SECONDS = env_int("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600)
 BULK_INVITE_STALL_SECONDS = env_int("BULK_INVITE_STALL_SECONDS", 120)
 BULK_INVITE_MAX_RESUMES = env_int("BULK_INVITE_MAX_RESUMES", 5)
 RESET_LINK_TTL_SECONDS = env_int("RESET_LINK_TTL_SECONDS", 3600)
+# Brute-force protection (accounts/services/lockout.py, docs/SECURITY.md), on top of allauth's
+# rate limits: per account (and OAuth client, set-password link) and per IP, failures in a sliding
+# window; after the free ones each failure makes the next attempt wait (1 s, 2 s, 4 s, … up to the
+# max; base 0 = no delays), at the threshold the key is locked. Counters live in the cache (Redis).
+LOCKOUT_THRESHOLD = env_int("LOCKOUT_THRESHOLD", 10)
+LOCKOUT_FREE_FAILURES = env_int("LOCKOUT_FREE_FAILURES", 3)
+LOCKOUT_IP_THRESHOLD = env_int("LOCKOUT_IP_THRESHOLD", 50)
+LOCKOUT_IP_FREE_FAILURES = env_int("LOCKOUT_IP_FREE_FAILURES", 15)
+LOCKOUT_WINDOW_SECONDS = env_int("LOCKOUT_WINDOW_SECONDS", 15 * 60)
+LOCKOUT_DURATION_SECONDS = env_int("LOCKOUT_DURATION_SECONDS", 15 * 60)
+LOCKOUT_DELAY_BASE_SECONDS = env_int("LOCKOUT_DELAY_BASE_SECONDS", 1)
+LOCKOUT_DELAY_MAX_SECONDS = env_int("LOCKOUT_DELAY_MAX_SECONDS", 60)
 
 # --- Sessions, cookies and headers -------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -23,6 +23,7 @@ class MessageKind(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "Password changed"
     INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
     ACCOUNT_NOTICE = "account_notice", "Account notice"
+    ACCOUNT_LOCKED = "account_locked", "Sign-in locked"
 
 
 class MessageStatus(models.TextChoices):

@@ -26,6 +26,7 @@ from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.urls import reverse
 
+from accounts.services import lockout
 from identity.clock import clock
 from oauth.app_settings import app_settings
 from oauth.client_keys import PRIVATE_MEMBERS, JwksUnavailable, client_signing_keys, key_algorithms
@@ -41,6 +42,10 @@ CLIENT_AUTH_PARAMETERS = ("client_id", "client_secret", "client_assertion_type",
 ASSERTION_MAX_LIFETIME_SECONDS = 300  # exp at most this far ahead
 ASSERTION_LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
 MAX_ASSERTION_LENGTH = 16 * 1024
+
+
+class KeysUnavailable(InvalidClient):
+    """The client's jwks_uri could not be read: refused, but not counted as the client's failure."""
 
 
 def _is_basic(authorization: str) -> bool:
@@ -114,7 +119,48 @@ def client_authenticate(
     `params` holds the request's CLIENT_AUTH_PARAMETERS, `load_client` finds a usable client by
     its id (None when unknown or disabled). Raises `InvalidClient` (its description says what
     was wrong) when the request does not authenticate a client.
+
+    Brute-force protection (accounts/services/lockout.py, scope `client`): failures count per
+    client_id named (known or not); a client that must wait or is locked gets the plain
+    `InvalidClient` without a description of why, and its credentials are not even checked.
     """
+    client_id = claimed_client_id(authorization=authorization, params=params)
+    keys = {lockout.CLIENT_ID: client_id}
+    if client_id and not lockout.attempt_check(scope=lockout.CLIENT, keys=keys).allowed:
+        raise InvalidClient()
+    try:
+        return _client_authenticate(authorization=authorization, params=params, load_client=load_client)
+    except InvalidClient as failure:
+        if client_id and not isinstance(failure, KeysUnavailable):
+            lockout.attempt_failed(scope=lockout.CLIENT, keys=keys)
+        raise
+
+
+def claimed_client_id(*, authorization: str, params: Mapping[str, Any]) -> str | None:
+    """The client_id a request claims to be (before anything is verified), else None."""
+    if presents_assertion(params):
+        import jwt
+        from jwt.exceptions import PyJWTError
+
+        assertion = params.get("client_assertion")
+        claimed = params.get("client_id")
+        if not claimed and isinstance(assertion, str) and len(assertion) <= MAX_ASSERTION_LENGTH:
+            try:
+                claimed = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+            except PyJWTError:
+                claimed = None
+        return claimed[:255] if isinstance(claimed, str) and claimed else None
+    credentials = presented_credentials(
+        authorization=authorization,
+        client_id=params.get("client_id"),
+        client_secret=params.get("client_secret"),
+    )
+    return credentials[0][:255] if credentials and credentials[0] else None
+
+
+def _client_authenticate(
+    *, authorization: str, params: Mapping[str, Any], load_client: Callable[[str], Client | None]
+) -> Client:
     if presents_assertion(params):
         return _client_by_assertion(authorization=authorization, params=params, load_client=load_client)
     credentials = presented_credentials(
@@ -200,7 +246,7 @@ def _verified_claims(assertion: str, header: dict, client: Client) -> dict:
     try:
         keys = client_signing_keys(client, kid=kid)
     except JwksUnavailable:
-        raise InvalidClient("The client's keys could not be fetched from its jwks_uri.") from None
+        raise KeysUnavailable("The client's keys could not be fetched from its jwks_uri.") from None
     candidates = [
         key
         for key in keys

@@ -1,11 +1,14 @@
-"""Password reset through our single-use, 1-hour set-password links (called by the allauth adapter)."""
+"""Password reset through our single-use, 1-hour set-password links (called by the allauth adapter,
+and by brute-force protection when it locks an account: accounts/services/lockout.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 
-from accounts.models import Membership, SecurityRequest, SecurityRequestKind, User
-from accounts.services.security_links import security_link_issue
+from accounts.models import Membership, Project, SecurityRequest, SecurityRequestKind, User
+from accounts.services.security_links import IssuedLink, security_link_issue, security_link_message_key
 from audit.models import AuditAction
 from audit.services import audit_record
 from identity.clock import clock
@@ -13,16 +16,13 @@ from notifications.models import MessageKind
 from notifications.services import message_enqueue
 
 
-@transaction.atomic
-def password_reset_request(*, user: User, email: str) -> None:
-    """Email a reset link to a known, active user. Earlier unused reset links die."""
-    if not user.is_active:
-        return
+def _reset_link_issue(*, user: User) -> tuple[IssuedLink, Project | None]:
+    """A fresh reset link for `user` (earlier unused reset links die), and the project that
+    brands its email (the user's first active membership's), if any."""
     now = clock.now()
     SecurityRequest.objects.filter(
         user=user, kind=SecurityRequestKind.RESET, used_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=now)
-    # Brand the email with the user's (first active) project, if any.
     membership = (
         Membership.objects.filter(user=user, is_active=True)
         .select_related("project")
@@ -30,7 +30,15 @@ def password_reset_request(*, user: User, email: str) -> None:
         .first()
     )
     project = membership.project if membership else None
-    link = security_link_issue(kind=SecurityRequestKind.RESET, user=user, project=project)
+    return security_link_issue(kind=SecurityRequestKind.RESET, user=user, project=project), project
+
+
+@transaction.atomic
+def password_reset_request(*, user: User, email: str) -> None:
+    """Email a reset link to a known, active user. Earlier unused reset links die."""
+    if not user.is_active:
+        return
+    link, project = _reset_link_issue(user=user)
     message_enqueue(
         kind=MessageKind.PASSWORD_RESET,
         # The stored address, never the typed one: a look-alike address that matched
@@ -42,3 +50,20 @@ def password_reset_request(*, user: User, email: str) -> None:
         idempotency_key=f"security-request:{link.request.pk}:1",
     )
     audit_record(action=AuditAction.PASSWORD_RESET_REQUESTED, target=user, project=project)
+
+
+@transaction.atomic
+def account_locked_notify(*, user: User, locked_until: datetime) -> None:
+    """Tell the person their sign-in is locked, with a reset link: choosing a new password
+    through it ends the lock at once (accounts/flows/set_password.py). Called once per lock."""
+    if not user.is_active or not user.email:
+        return
+    link, project = _reset_link_issue(user=user)
+    message_enqueue(
+        kind=MessageKind.ACCOUNT_LOCKED,
+        to_email=user.email,
+        project=project,
+        user=user,
+        context={"link": link.url, "expires_at": link.request.expires_at, "locked_until": locked_until},
+        idempotency_key=security_link_message_key(link.request, link.request.send_count),
+    )

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import SecurityRequest, SecurityRequestKind, User
+from accounts.services import lockout
 from accounts.services.security_links import LinkError, LinkProblem
 from audit.context import Actor
 from audit.models import AuditAction
@@ -53,6 +54,9 @@ def set_password_complete(*, request: HttpRequest, security_request: SecurityReq
     had_password = user.has_usable_password()
     user.set_password(password)
     user.save(update_fields=["password"])
+    # Whoever reads this address's mail may sign in again: a lock of the sign-in step ends
+    # (the lock email's link is a reset link; accounts/services/lockout.py).
+    lockout.lock_clear(scope=lockout.SIGN_IN, keys={lockout.ACCOUNT: lockout.account_key(user)})
     _mark_email_verified(user)
     actor = Actor.from_request(request).with_user(user)
     if security_request.kind == SecurityRequestKind.INVITE:

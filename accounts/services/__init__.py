@@ -6,6 +6,7 @@ from accounts.services.access_policies import (
     access_policy_update,
 )
 from accounts.services.invitations import invitation_accept_pending
+from accounts.services.lockout import membership_unlock
 from accounts.services.memberships import (
     membership_create,
     membership_deactivate,
@@ -25,6 +26,7 @@ __all__ = [
     "membership_deactivate",
     "membership_reactivate",
     "membership_sign_out",
+    "membership_unlock",
     "membership_update",
     "project_create",
     "project_update",
