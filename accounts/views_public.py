@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -12,6 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.flows.set_password import set_password_complete
 from accounts.models import SecurityRequest
+from accounts.password_forms import SetPasswordForm
 from accounts.services import lockout
 from accounts.services.security_links import LinkError, LinkProblem, security_link_check
 from audit.context import Actor, client_ip
@@ -75,9 +75,12 @@ class SetPasswordView(View):
         if isinstance(security_request, HttpResponse):
             return security_request
         form = SetPasswordForm(security_request.user, request.POST)
-        if not form.is_valid():
+        if not form.is_valid():  # refused, or only "Check strength" (the meter, nothing saved)
             return render(
-                request, self.template_name, {"form": form, "security_request": security_request}, status=400
+                request,
+                self.template_name,
+                {"form": form, "security_request": security_request},
+                status=200 if form.checking_strength else 400,
             )
         try:
             set_password_complete(

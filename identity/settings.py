@@ -178,11 +178,19 @@ PASSWORD_HASHERS = [
     "oauth.hashers.KeyedSHA256SecretHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Passwords (docs/SECURITY.md, "Passwords"): at least PASSWORD_MIN_LENGTH characters (ASVS V6.2.1:
+# 12 or more), not like the account's address, not all digits, and not in the list of breached
+# passwords that ships with the project (accounts/passwords.py; no network).
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.BreachedPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:home"
@@ -219,6 +227,11 @@ USERSESSIONS_TRACK_ACTIVITY = True  # last seen and IP of every session; records
 ACCOUNT_FORMS = {
     "login": "federation.forms.LoginForm",
     "reset_password": "federation.forms.ResetPasswordForm",
+    # Pages that set a password: the strength meter and its "Check strength" button.
+    "signup": "accounts.password_forms.SignupForm",
+    "change_password": "accounts.password_forms.ChangePasswordForm",
+    "set_password": "accounts.password_forms.AllauthSetPasswordForm",
+    "reset_password_from_key": "accounts.password_forms.ResetPasswordKeyForm",
 }
 
 # allauth socialaccount: upstream OpenID providers are the projects' IdentityProvider rows,
