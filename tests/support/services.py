@@ -161,3 +161,67 @@ def broker_unreachable():
         yield
     finally:
         reconnect(task_always_eager=True, broker_url="memory://")
+
+
+class WebServer:
+    """A real web process (`gunicorn identity.wsgi`, one worker) on a free port, against the
+    database and Redis named in `env`: what a web node is in production."""
+
+    def __init__(self, *, env: dict[str, str], workdir: Path, name: str = "web") -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "identity.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--error-logfile",
+                "-",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._log_file = open(self.log, "w")  # closed in stop()
+        # The socket is bound once gunicorn says it listens: a request made now waits in the
+        # backlog until the worker has booted, so nothing needs to poll.
+        for line in self.process.stdout:  # EOF if it dies
+            self._log_file.write(line)
+            if "Listening at" in line:
+                break
+        else:
+            self._log_file.close()
+            raise RuntimeError("gunicorn exited:\n" + self.log.read_text()[-3000:])
+        self._drain = threading.Thread(target=self._copy_output, daemon=True)
+        self._drain.start()
+
+    def _copy_output(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self._log_file.write(line)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None:
+            self._drain.join(timeout=10)
+            self._log_file.close()
+        self.process = None
