@@ -1,4 +1,8 @@
-"""Liveness (`/healthz`) and readiness (`/readyz`) probes."""
+"""Liveness (`/healthz`) and readiness (`/readyz`) probes.
+
+Celery workers serve no HTTP: their readiness is `manage.py readyz` (the same checks, exit status 1
+when one fails) and their liveness `celery inspect ping` (deploy/kubernetes/worker.yaml).
+"""
 
 from __future__ import annotations
 
@@ -37,10 +41,8 @@ def _check_redis() -> str | None:
     return None
 
 
-@require_GET
-@never_cache
-def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready when the database and (if configured) Redis answer; 503 naming what failed otherwise."""
+def readiness() -> dict:
+    """The database and (if configured) Redis answer: the body of /readyz and `manage.py readyz`."""
     checks: dict[str, dict[str, str]] = {}
     failing: list[str] = []
     error = _check_database()
@@ -54,5 +56,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
             failing.append("redis")
     else:
         checks["redis"] = {"status": "skipped", "reason": "REDIS_URL is not set"}
-    body = {"status": "fail" if failing else "ok", "failing": failing, "checks": checks}
-    return JsonResponse(body, status=503 if failing else 200)
+    return {"status": "fail" if failing else "ok", "failing": failing, "checks": checks}
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database and (if configured) Redis answer; 503 naming what failed otherwise."""
+    body = readiness()
+    return JsonResponse(body, status=503 if body["failing"] else 200)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -108,3 +109,27 @@ def test_api_404_uses_the_error_envelope(client):
     response = client.get("/api/v1/projects/not-a-uuid/")
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+def test_readyz_command_for_workers(settings, redis_url):
+    """Workers serve no HTTP: `manage.py readyz` runs the same checks (deploy/kubernetes/worker.yaml)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.REDIS_URL = redis_url
+    out = StringIO()
+    call_command("readyz", stdout=out)
+    assert json.loads(out.getvalue())["status"] == "ok"
+
+
+def test_readyz_command_fails_naming_what_is_down(settings, stopped_redis_url):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.REDIS_URL = stopped_redis_url
+    out = StringIO()
+    with pytest.raises(CommandError, match="not ready: redis"):
+        call_command("readyz", stdout=out)
+    assert json.loads(out.getvalue())["failing"] == ["redis"]
