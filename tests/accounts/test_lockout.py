@@ -352,7 +352,7 @@ def test_reset_requests_are_delayed_the_same_for_any_address(clock, settings):
         clock.advance(timedelta(hours=1))
     assert answers["reset@example.test"] == answers["ghost@example.test"]
     assert answers["ghost@example.test"] == [(302, False)] * 4 + [(200, True)]
-    # three reset emails for the real account, the one refused sent nothing
+    # four reset emails for the real account; the refused fifth request sent nothing
     assert OutboundMessage.objects.filter(kind=MessageKind.PASSWORD_RESET).count() == 4
 
 
@@ -403,3 +403,39 @@ def test_an_unknown_client_id_is_counted_like_a_real_one(clock):
     answers = [_token("no-such-client", "guess") for _ in range(5)]
     assert [response.status_code for response in answers] == [401] * 5
     assert not lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: "no-such-client"}).allowed
+
+
+def test_failed_client_assertions_count_per_client_but_an_unreachable_jwks_uri_does_not(clock, monkeypatch):
+    from types import SimpleNamespace
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from oauth import client_auth
+    from oauth.client_keys import JwksUnavailable
+    from oauth.errors import InvalidClient
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    backend = SimpleNamespace(client_id="svc-backend", uses_private_key_jwt=True)
+
+    def attempt(load_client):
+        signed = jwt.encode({"iss": "svc-backend", "sub": "svc-backend"}, key, algorithm="ES256")
+        params = {"client_assertion_type": client_auth.CLIENT_ASSERTION_TYPE, "client_assertion": signed}
+        with pytest.raises(InvalidClient) as refused:
+            client_auth.client_authenticate(authorization="", params=params, load_client=load_client)
+        return refused.value
+
+    def jwks_down(client, kid=None):
+        raise JwksUnavailable("connection refused")
+
+    monkeypatch.setattr(client_auth, "client_signing_keys", jwks_down)
+    for _ in range(5):  # the client's jwks_uri does not answer: refused, not the client's failure
+        assert "could not be fetched" in attempt(lambda client_id: backend).description
+    assert lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: "svc-backend"}).allowed
+    monkeypatch.setattr(client_auth, "client_signing_keys", lambda client, kid=None: [])
+    for _ in range(4):  # signed with a key the client does not have
+        assert "No key of this client" in attempt(lambda client_id: backend).description
+    verdict = lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: "svc-backend"})
+    assert not verdict.allowed and verdict.retry_after == 1
+    # refused before anything is checked, without saying why
+    assert attempt(lambda client_id: backend).description == InvalidClient.description
