@@ -85,5 +85,10 @@ class AppSettings:
     def LOCKOUT_DELAY_MAX_SECONDS(self) -> int:
         return max(0, int(self._setting("LOCKOUT_DELAY_MAX_SECONDS", 60)))
 
+    @property
+    def LOCKOUT_CACHE(self) -> str:
+        """The cache alias the counters live in (Redis in production: shared, kept on restart)."""
+        return str(self._setting("LOCKOUT_CACHE", "default"))
+
 
 app_settings = AppSettings()

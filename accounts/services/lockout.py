@@ -46,7 +46,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.db import transaction
@@ -107,7 +106,7 @@ def account_key(user_or_email: User | str | None) -> str:
 
 
 def _cache() -> BaseCache:
-    return caches[getattr(settings, "LOCKOUT_CACHE", "default")]
+    return caches[app_settings.LOCKOUT_CACHE]
 
 
 def _now() -> float:
