@@ -67,6 +67,7 @@ class AuditAction(models.TextChoices):
     USER_PROFILE_REFRESHED = "user.profile_refreshed", "Name or email refreshed by a webhook"
     ACCOUNT_LOCKED = "account.locked", "Sign-in locked after failed attempts"
     ACCOUNT_UNLOCKED = "account.unlocked", "Sign-in unlocked"
+    CLIENT_LOCKED = "client.locked", "Client locked after failed authentications"
 
 
 class AuditOutcome(models.TextChoices):

@@ -31,7 +31,8 @@ values are ignored):
   of the `SIGN_IN` or `MFA` scope locks: `account.locked` in the audit log of each of its
   projects (one row without a project for an unknown address), and the person gets one email
   per lock with a reset link (accounts/flows/password_reset.py); setting a password through it
-  ends the sign-in lock. Admins end locks with `membership_unlock` (`account.unlocked`).
+  ends the sign-in lock. Admins end locks with `membership_unlock` (`account.unlocked`). A new
+  lock of a registered OAuth client is `client.locked` in its project's log.
 - Counters live in the Django cache (`LOCKOUT_CACHE`, default `default`): Redis in production,
   shared by every web process and kept across restarts; the embedded default's local-memory
   cache counts per process only. Times come from `identity.clock` (tests move it).
@@ -46,6 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.apps import apps
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.db import transaction
@@ -240,6 +242,8 @@ def attempt_failed(*, scope: str, keys: Mapping[str, object | None], actor: Acto
             logger.warning("lockout: %s %s locked for %ss", scope, key.kind, int(until - now))
             if key.kind == ACCOUNT and scope in ACCOUNT_LOCK_SCOPES:
                 _account_locked(scope=scope, address=key.value, locked_until=_at(until), actor=actor)
+            elif key.kind == CLIENT_ID:
+                _client_locked(client_id=key.value, locked_until=_at(until), actor=actor)
         elif failures > free and delay_base > 0:
             delay = min(app_settings.LOCKOUT_DELAY_MAX_SECONDS, delay_base * 2 ** (failures - free - 1))
             if delay > 0:
@@ -338,6 +342,20 @@ def _account_locked(*, scope: str, address: str, locked_until: datetime, actor: 
         )
     if user is not None:
         account_locked_notify(user=user, locked_until=locked_until)
+
+
+def _client_locked(*, client_id: str, locked_until: datetime, actor: Actor | None) -> None:
+    """A new lock of a registered OAuth client: `client.locked` in its project's log, so its
+    admins can tell why it gets `invalid_client` (the client itself is told nothing more)."""
+    client = apps.get_model("oauth", "Client").objects.filter(client_id=client_id).first()  # no oauth import
+    if client is not None:
+        audit_record(
+            action=AuditAction.CLIENT_LOCKED,
+            actor=actor,
+            project=client.project,
+            target=client,
+            details={"locked_until": locked_until.isoformat()},
+        )
 
 
 @transaction.atomic

@@ -373,7 +373,9 @@ def _token(client_id: str, secret: str):
     return Client().post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
 
 
-def test_a_client_guessing_secrets_is_delayed_then_locked_with_a_plain_invalid_client(clock, lab_client):
+def test_a_client_guessing_secrets_is_delayed_then_locked_with_a_plain_invalid_client(
+    clock, lab_client, project
+):
     client_id, secret = lab_client
     assert _token(client_id, secret).status_code == 200
     for _ in range(4):
@@ -391,6 +393,9 @@ def test_a_client_guessing_secrets_is_delayed_then_locked_with_a_plain_invalid_c
     locked = _token(client_id, secret)
     assert locked.status_code == 401 and locked.json() == waiting.json()
     assert "Retry-After" not in locked
+    # its project's admins can tell why: client.locked, once, in the project's log
+    (event,) = AuditEvent.objects.filter(action=AuditAction.CLIENT_LOCKED)
+    assert event.project_id == project.pk and event.target_label == "Lab sync"
     # introspection authenticates clients the same way, with the same guard
     auth = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     introspect = Client().post("/o/introspect/", {"token": "x"}, HTTP_AUTHORIZATION=auth)
@@ -399,10 +404,14 @@ def test_a_client_guessing_secrets_is_delayed_then_locked_with_a_plain_invalid_c
     assert _token(client_id, secret).status_code == 200
 
 
-def test_an_unknown_client_id_is_counted_like_a_real_one(clock):
-    answers = [_token("no-such-client", "guess") for _ in range(5)]
-    assert [response.status_code for response in answers] == [401] * 5
-    assert not lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: "no-such-client"}).allowed
+def test_an_unknown_client_id_is_counted_like_a_real_one(clock, settings):
+    settings.LOCKOUT_DELAY_BASE_SECONDS = 0  # straight to the lock
+    answers = [_token("no-such-client", "guess") for _ in range(11)]
+    assert {(response.status_code, response.json()["error"]) for response in answers} == {
+        (401, "invalid_client")
+    }
+    assert lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: "no-such-client"}).locked
+    assert not AuditEvent.objects.filter(action=AuditAction.CLIENT_LOCKED).exists()  # no project to tell
 
 
 def test_failed_client_assertions_count_per_client_but_an_unreachable_jwks_uri_does_not(clock, monkeypatch):
