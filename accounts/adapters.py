@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
@@ -16,8 +17,12 @@ from accounts.flows.password_reset import password_reset_request
 from accounts.flows.signup import signup_allowed
 from accounts.services import lockout
 from audit.context import Actor
+from identity import crypto
 from notifications.models import MessageKind
 from notifications.services import message_enqueue
+
+# identity.crypto purpose of the TOTP secrets and recovery-code seeds allauth stores.
+MFA_SECRET_PURPOSE = "mfa-secret"
 
 
 def _signup_project_slug(request: HttpRequest | None) -> str | None:
@@ -93,3 +98,25 @@ class AccountAdapter(DefaultAccountAdapter):
             user=context.get("user"),
             context={"subject": self.format_email_subject(subject), "text": text},
         )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth mfa, at its adapter seam: TOTP and recovery-code seeds encrypted at rest
+    (identity.crypto, purpose `mfa-secret`), the account's email as the authenticator app's
+    label, and no removing the last factor while a project of the user requires one."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text, purpose=MFA_SECRET_PURPOSE)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text, purpose=MFA_SECRET_PURPOSE)
+
+    def get_totp_label(self, user) -> str:
+        return user.email or str(user.pk)
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        from accounts.selectors import mfa_required_for, user_factor_count
+
+        if authenticator.type == authenticator.Type.RECOVERY_CODES:
+            return True
+        return not mfa_required_for(user=authenticator.user) or user_factor_count(user=authenticator.user) > 1

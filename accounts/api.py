@@ -250,6 +250,28 @@ class MembershipSignOutApi(ProjectAdminApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MembershipMfaResetApi(ProjectAdminApi):
+    @extend_schema(
+        tags=["memberships"],
+        operation_id="memberships_mfa_reset",
+        summary="Reset a member's two-factor authentication",
+        description=(
+            "Removes the member's authenticator apps, passkeys and recovery codes, ends their "
+            "sessions and tokens, and emails them. 409 `conflict` when they have none, or when they "
+            "also belong to another project (an operator resets those); 403 when an admin targets "
+            "an owner."
+        ),
+        request=None,
+        responses={204: None, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, project_id, membership_id) -> Response:
+        from accounts.services.mfa import membership_mfa_reset
+
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership_mfa_reset(membership=membership, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MembershipUnlockApi(ProjectAdminApi):
     @extend_schema(
         tags=["memberships"],

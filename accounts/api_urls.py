@@ -27,6 +27,7 @@ urlpatterns = [
         f"{membership}/reactivate/", api.MembershipReactivateApi.as_view(), name="api-membership-reactivate"
     ),
     path(f"{membership}/sign-out/", api.MembershipSignOutApi.as_view(), name="api-membership-sign-out"),
+    path(f"{membership}/mfa-reset/", api.MembershipMfaResetApi.as_view(), name="api-membership-mfa-reset"),
     path(f"{membership}/unlock/", api.MembershipUnlockApi.as_view(), name="api-membership-unlock"),
     path(f"{project}/access-policies/", api.AccessPolicyListApi.as_view(), name="api-access-policies"),
     path(f"{policy}/", api.AccessPolicyDetailApi.as_view(), name="api-access-policy"),

@@ -45,3 +45,45 @@ class SessionTimeoutMiddleware:
         idle, absolute = session_limits(user=user)
         request.session[LIMITS_KEY] = (idle, absolute, time.time(), str(user.pk))
         return idle, absolute
+
+
+class MfaEnrolmentMiddleware:
+    """While a project the user signed in to requires a second factor they have not set up
+    (flagged at sign-in by accounts.receivers), every page but enrolment, sign-out and the
+    endpoints that answer for themselves (/o/, /api/, webhooks) sends them to set one up.
+
+    One session read per request; the flag goes when allauth reports an authenticator added.
+    """
+
+    EXEMPT_PREFIXES = (
+        "/accounts/2fa/",
+        "/account/two-factor/",
+        "/accounts/logout/",
+        "/accounts/reauthenticate/",
+        "/o/",
+        "/api/",
+        "/webhooks/",
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/favicon.ico",
+    )
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        from accounts.views_mfa import ENROLMENT_REQUIRED_KEY
+
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.get(ENROLMENT_REQUIRED_KEY)
+            and request.user.is_authenticated
+            and request.method in ("GET", "HEAD")
+            and not request.path.startswith(self.EXEMPT_PREFIXES)
+        ):
+            from django.shortcuts import redirect
+
+            return redirect("mfa_enrolment_required")
+        return self.get_response(request)

@@ -22,6 +22,11 @@ urlpatterns = [
         name="membership_deactivate",
     ),
     path(
+        "<slug:project_slug>/users/<uuid:membership_id>/mfa-reset/",
+        views.MembershipMfaResetView.as_view(),
+        name="membership_mfa_reset",
+    ),
+    path(
         "<slug:project_slug>/users/<uuid:membership_id>/sign-out/",
         views.MembershipSignOutView.as_view(),
         name="membership_sign_out",

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.signals import password_changed, password_reset
+from allauth.mfa.signals import authenticator_added
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from accounts.models import User, normalize_email
-from accounts.selectors import sign_in_event_projects
+from accounts.models import Project, User, normalize_email
+from accounts.selectors import FACTOR_TYPES, mfa_required_for, sign_in_event_projects, user_factor_count
 from accounts.services.sessions import session_signed_out, user_sign_out_everywhere
 from audit.context import Actor
 from audit.models import AuditAction, AuditOutcome
@@ -31,7 +32,7 @@ def _record_sign_in_event(
     """One audit row per project the event belongs to (`sign_in_event_projects`), so each
     project's log and its `login.failed` subscribers see it; one row without a project when
     it belongs to none."""
-    projects = sign_in_event_projects(request=request, user=user) or [None]
+    projects: list[Project | None] = [*sign_in_event_projects(request=request, user=user)] or [None]
     for project in projects:
         audit_record(
             action=action,
@@ -53,6 +54,29 @@ def record_login(sender, request, user, **kwargs) -> None:
             user=user,
             actor=Actor.from_request(request).with_user(user),
         )
+
+
+@receiver(user_logged_in, dispatch_uid="accounts_mfa_enrolment_on_sign_in")
+def require_mfa_enrolment(sender, request, user, **kwargs) -> None:
+    """A member of a project that requires a second factor, signing in without one, sets one up
+    before anything else (accounts.middleware.MfaEnrolmentMiddleware)."""
+    from accounts.views_mfa import ENROLMENT_REQUIRED_KEY
+
+    if request is not None and hasattr(request, "session"):
+        if mfa_required_for(user=user) and not user_factor_count(user=user):
+            request.session[ENROLMENT_REQUIRED_KEY] = True
+        else:
+            request.session.pop(ENROLMENT_REQUIRED_KEY, None)
+
+
+@receiver(authenticator_added, dispatch_uid="accounts_mfa_enrolment_done")
+def end_mfa_enrolment(sender, request, user, **kwargs) -> None:
+    from accounts.views_mfa import ENROLMENT_REQUIRED_KEY
+
+    authenticator = kwargs.get("authenticator")
+    is_factor = authenticator is not None and authenticator.type in FACTOR_TYPES  # not recovery codes
+    if is_factor and request is not None and hasattr(request, "session"):
+        request.session.pop(ENROLMENT_REQUIRED_KEY, None)
 
 
 @receiver(user_logged_out, dispatch_uid="accounts_audit_user_logged_out")

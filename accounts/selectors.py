@@ -260,6 +260,40 @@ def member_sign_in_methods(*, project: Project, memberships) -> dict:
     return methods
 
 
+# allauth mfa authenticator types that are a second factor (recovery codes only stand in for one).
+FACTOR_TYPES = ("totp", "webauthn")
+FACTOR_LABELS = {"totp": "Authenticator app", "webauthn": "Passkey / security key"}
+
+
+def user_factor_count(*, user: User) -> int:
+    """How many second factors (authenticator app, passkeys) `user` has enrolled."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user_id=user.pk, type__in=FACTOR_TYPES).count()
+
+
+def mfa_required_for(*, user: User) -> bool:
+    """Does a project `user` is an active member of require a second factor (Project.mfa_required)?"""
+    return Membership.objects.filter(user_id=user.pk, is_active=True, project__mfa_required=True).exists()
+
+
+def member_mfa_factors(*, memberships) -> dict:
+    """The second factors of each member of a page of `memberships`:
+    {user_id: ["Authenticator app", "Passkey / security key"]}. One query."""
+    from allauth.mfa.models import Authenticator
+
+    factors: dict = {m.user_id: [] for m in memberships}
+    rows = (
+        Authenticator.objects.filter(user_id__in=factors, type__in=FACTOR_TYPES)
+        .values_list("user_id", "type")
+        .distinct()
+        .order_by("type")
+    )
+    for user_id, kind in rows:
+        factors[user_id].append(FACTOR_LABELS[kind])
+    return factors
+
+
 def membership_fhir_user(*, user, project: Project) -> str | None:
     """The `fhirUser` claim (SMART): the member's FHIR profile (`Practitioner/123`) as an absolute
     URL on the project's FHIR base URL; None without either."""

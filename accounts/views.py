@@ -73,8 +73,10 @@ class UserListView(ProjectAdminView):
         sort_query.pop("sort", None)
         page.object_list = list(page.object_list)
         sign_in = selectors.member_sign_in_methods(project=self.project, memberships=page.object_list)
+        factors = selectors.member_mfa_factors(memberships=page.object_list)
         for membership in page.object_list:
             membership.sign_in_methods = sign_in.get(membership.user_id, [])
+            membership.mfa_factors = factors.get(membership.user_id, [])
         return self.render(
             request,
             "portal/users/list.html",
@@ -104,6 +106,7 @@ class MembershipDetailView(ProjectAdminView):
             "events": events,
             "Role": Role,
             "sessions": sessions,
+            "mfa_factors": selectors.member_mfa_factors(memberships=[membership]).get(membership.user_id, []),
             "locked_until": account_locked_until(user=membership.user),
         }
 
@@ -146,6 +149,31 @@ class MembershipSignOutView(ProjectAdminView):
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)
         services.membership_sign_out(membership=membership, actor=self.actor)
         flash.flash(request, flash.MEMBERSHIP_SIGNED_OUT, user=membership.user)
+        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+
+
+class MembershipMfaResetView(ProjectAdminView):
+    """GET asks for confirmation (what will happen); POST removes the member's second factors
+    (accounts.services.mfa.membership_mfa_reset)."""
+
+    section = "users"
+    template_name = "portal/users/mfa_reset.html"
+
+    def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        factors = selectors.member_mfa_factors(memberships=[membership]).get(membership.user_id, [])
+        return self.render(request, self.template_name, {"membership": membership, "factors": factors})
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        from accounts.services.mfa import membership_mfa_reset
+
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        try:
+            membership_mfa_reset(membership=membership, actor=self.actor)
+        except ApplicationError as error:
+            flash.flash_refusal(request, error)
+        else:
+            flash.flash(request, flash.MEMBERSHIP_MFA_RESET, user=membership.user)
         return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
 
 

@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     SESSION_ENDED = "session.ended", "Session ended"
     USER_SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere", "Signed out everywhere"
     MEMBERSHIP_SIGNED_OUT = "membership.signed_out", "Signed out of the project"
+    MEMBERSHIP_MFA_RESET = "membership.mfa_reset", "Two-factor authentication reset"
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
     USER_SIGNED_UP = "user.signed_up", "User signed up"
     INVITATION_CREATED = "invitation.created", "Invitation sent"

@@ -46,6 +46,10 @@ def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
 # --- Members and access policies (accounts) -------------------------------------------------------
 
 MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
+MEMBERSHIP_MFA_RESET = Flash(
+    messages.SUCCESS,
+    _("Reset {user}'s two-factor authentication: they were signed out everywhere and emailed."),
+)
 MEMBERSHIP_SIGNED_OUT = Flash(
     messages.SUCCESS, _("Signed {user} out of this project: its apps' tokens and consents are revoked.")
 )

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.usersessions",
+    "allauth.mfa",
     "anymail",
     "accounts",
     "oauth",
@@ -83,6 +84,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Projects' idle/absolute session limits, checked before the session counts as seen.
     "accounts.middleware.SessionTimeoutMiddleware",
+    # Members of a project that requires a second factor set one up before anything else.
+    "accounts.middleware.MfaEnrolmentMiddleware",
     # Browser sessions as records (My account -> Sessions; the `sid` of tokens and logout).
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "identity.middleware.SecurityHeadersMiddleware",
@@ -226,6 +229,27 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # A password sign-in or reset for an address whose domain a `required` provider routes is
 # refused with how to sign in instead (federation/forms.py).
 USERSESSIONS_TRACK_ACTIVITY = True  # last seen and IP of every session; records for any sign-in path
+
+# allauth mfa: authenticator apps (TOTP), passkeys / security keys (WebAuthn) and recovery codes,
+# enrolled in My account -> Two-factor authentication; asked for at sign-in; passkeys may also
+# sign in without a password. Projects may require a factor (Project.mfa_required,
+# accounts/middleware.py + oauth/rules.py); clients may ask for it with acr_values (step-up).
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+# A passkey sign-in counts as two factors (possession + the device's PIN or biometric), so the
+# authenticator must verify the user.
+MFA_WEBAUTHN_USER_VERIFICATION = "required"
+# WebAuthn needs a secure origin; http://localhost is one for browsers, other plain-http
+# origins only outside production (tests, `make run` on another host name).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Identity Portal")
+MFA_TRUST_ENABLED = False  # no "trust this browser": every sign-in asks for the second factor
+# The code steps count failures like the password step (accounts/forms_mfa.py, lockout scope "mfa").
+MFA_FORMS = {
+    "authenticate": "accounts.forms_mfa.GuardedAuthenticateForm",
+    "reauthenticate": "accounts.forms_mfa.GuardedReauthenticateForm",
+}
 
 ACCOUNT_FORMS = {
     "login": "federation.forms.LoginForm",

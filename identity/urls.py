@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import portal_urls as accounts_portal
+from accounts.views_mfa import EnrolmentContinueView, EnrolmentRequiredView
 from accounts.views_public import SetPasswordView
 from federation import portal_urls as federation_portal
 from federation.views_sign_in import EmailFirstLoginView, SignInMethodsView
@@ -65,6 +66,8 @@ urlpatterns = [
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
     path("account/sessions/", oauth_sessions.SessionsView.as_view(), name="sessions"),
     path("account/sign-in-methods/", SignInMethodsView.as_view(), name="sign_in_methods"),
+    path("account/two-factor/required/", EnrolmentRequiredView.as_view(), name="mfa_enrolment_required"),
+    path("account/two-factor/continue/", EnrolmentContinueView.as_view(), name="mfa_enrolment_continue"),
     path("admin/", admin.site.urls),
 ]
 

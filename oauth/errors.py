@@ -135,6 +135,11 @@ class LoginRequired(OAuthError):
     description = "The user must sign in again."
 
 
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+    description = "The user must prove a second factor (or set one up) first."
+
+
 class ConsentRequired(OAuthError):
     error = "consent_required"
     description = "The user has not approved this application."

@@ -1,8 +1,8 @@
 """Who may use a project's clients: the rule, written once, asked in Python and in SQL.
 
 A user may get or keep tokens of a client when they are active, have an active
-membership in the client's project, and have a verified email (when they have one at
-all). `_allowed(user=…, project=…)` is that rule as one `Q` over whatever queryset reaches
+membership in the client's project, have a verified email (when they have one at
+all), and have a second factor enrolled when the project requires one (mfa_required). `_allowed(user=…, project=…)` is that rule as one `Q` over whatever queryset reaches
 the user through the field path `user` (`""` on User itself, `"user__"` on tokens). The
 Python predicate filters the user's row with it; introspection embeds the same `Q` in its
 one compiled statement. A change here changes both; tests/oauth/test_rules.py holds them
@@ -16,9 +16,11 @@ token query needs anyway, and each of the two lookups is an EXISTS on an indexed
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Project, User
+from accounts.selectors import FACTOR_TYPES
 
 
 def _verified_addresses(*, user_id, email) -> QuerySet[EmailAddress]:
@@ -33,10 +35,14 @@ def _allowed(*, user: str, project) -> Q:
         user_id=OuterRef(f"{user}pk"), project_id=project, is_active=True
     )
     verified = _verified_addresses(user_id=OuterRef(f"{user}pk"), email=OuterRef(f"{user}email"))
+    # A project that requires a second factor serves only members who have one enrolled.
+    factor_optional = Project.objects.filter(pk=project, mfa_required=False)
+    has_factor = Authenticator.objects.filter(user_id=OuterRef(f"{user}pk"), type__in=FACTOR_TYPES)
     return (
         Q(**{f"{user}is_active": True})
         & Exists(active_membership)
         & (Q(**{f"{user}email__isnull": True}) | Q(**{f"{user}email": ""}) | Exists(verified))
+        & (Exists(factor_optional) | Exists(has_factor))
     )
 
 

@@ -23,6 +23,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from identity.clock import clock
 from oauth.app_settings import app_settings
+from oauth.authn_context import acr_of
 from oauth.client_auth import CLIENT_AUTH_PARAMETERS, client_authenticate, presents_assertion
 from oauth.constants import GrantType
 from oauth.granting import scopes_grant
@@ -381,6 +382,7 @@ class Validator(OAuth2Validator):
             claims["auth_time"] = int(request.auth_time.timestamp())
         if request.__dict__.get("_grant_amr"):
             claims["amr"] = list(request._grant_amr)
+            claims["acr"] = acr_of(claims["amr"])
         if request.__dict__.get("_grant_idp"):
             claims["idp"] = request._grant_idp
         return claims, expiration_time

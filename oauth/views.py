@@ -23,6 +23,7 @@ from identity import flash
 from identity.clock import clock
 from oauth import errors, forms, selectors, services
 from oauth.app_settings import app_settings
+from oauth.authn_context import Acr, acr_values_want_mfa, amr_of_records
 from oauth.constants import ASSERTION_SIGNING_ALGORITHMS, GrantType, SigningAlgorithm, TokenEndpointAuthMethod
 from oauth.errors import with_description
 from oauth.granting import scopes_grant
@@ -105,27 +106,21 @@ def sign_in_acceptable_for(request, project) -> bool:
     return sign_in_acceptable(project=project, user=request.user, records=records)
 
 
-AMR_OF_METHOD = {"password": "pwd", "socialaccount": "fed", "mfa": "mfa", "code": "otp"}
-
-
 def authentication_methods_of(request) -> tuple[list[str], str]:
     """How the signed-in user authenticated in this session: the ID token's `amr` (RFC 8176
-    values, plus `fed` for a federated sign-in) and `idp`, the issuer of the upstream provider
+    values, plus `fed` for a federated sign-in; oauth/authn_context.py) and `idp`, the issuer of the upstream provider
     they came through ("" for none). From allauth's authentication records (see auth_time_of)."""
     from allauth.account.authentication import get_authentication_records
 
     from federation.selectors import identity_provider_by_provider_id
 
-    amr: list[str] = []
+    records = get_authentication_records(request, request.user)
     idp = ""
-    for record in get_authentication_records(request, request.user):
-        value = AMR_OF_METHOD.get(str(record.get("method")))
-        if value and value not in amr:
-            amr.append(value)
+    for record in records:
         if record.get("method") == "socialaccount":
             provider = identity_provider_by_provider_id(str(record.get("provider") or ""))
             idp = provider.issuer if provider else ""
-    return amr, idp
+    return amr_of_records(records), idp
 
 
 def _absolute(name: str) -> str:
@@ -165,6 +160,7 @@ def discovery_document() -> dict:
             "iat",
             "auth_time",
             "amr",
+            "acr",
             "idp",
             "fhirUser",
             "nonce",
@@ -177,6 +173,7 @@ def discovery_document() -> dict:
             "email_verified",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": list(Acr.values),
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
@@ -396,6 +393,21 @@ class AuthorizeView(dot_views.AuthorizationView):
             return (clock.now() - auth_time_of(request)).total_seconds() > int(max_age)
         return False
 
+    def _needs_second_factor(self, request, client) -> bool:
+        """The client's project requires two factors (mfa_required), or the client asked for
+        them (`acr_values`), and this session used only one."""
+        wanted = client.project.mfa_required or acr_values_want_mfa(request.GET.get("acr_values", ""))
+        return wanted and "mfa" not in authentication_methods_of(request)[0]
+
+    def _second_factor_step(self, request):
+        """Step up, then come back: a person with a second factor proves it now (allauth's
+        reauthentication with it); one without is asked to set one up first."""
+        from accounts.selectors import user_factor_count
+
+        next_url = request.get_full_path()
+        name = "mfa_reauthenticate" if user_factor_count(user=request.user) else "mfa_enrolment_required"
+        return redirect(f"{reverse(name)}?{urlencode({'next': next_url})}")
+
     def _reauthenticate(self, request):
         """Ask for the password again, then come back without prompt=login.
 
@@ -448,6 +460,10 @@ class AuthorizeView(dot_views.AuthorizationView):
             if "none" in set(request.GET.get("prompt", "").split()):
                 return self._deny(credentials, client, errors.LoginRequired())
             return self._reauthenticate(request)
+        if self._needs_second_factor(request, client):
+            if "none" in set(request.GET.get("prompt", "").split()):
+                return self._deny(credentials, client, errors.InteractionRequired())
+            return self._second_factor_step(request)
         if (refusal := self._session_refusal(request, client)) is not None:
             return self._deny(credentials, client, refusal)
         if problem := audience_problem(request, client.project):
@@ -485,6 +501,8 @@ class AuthorizeView(dot_views.AuthorizationView):
     def _session_refusal(self, request, client) -> errors.OAuthError | None:
         """The rules the signed-in session must meet for this client, asked on the GET and again
         on the consent POST (which a person could send without the GET)."""
+        if client.project.mfa_required and "mfa" not in authentication_methods_of(request)[0]:
+            return errors.InteractionRequired()
         if not user_may_use_client(request.user, client):
             return errors.AccountNotAllowed()
         if not sign_in_acceptable_for(request, client.project):
