@@ -105,7 +105,7 @@ def sign_in(page):
         page.get_by_label("Email").fill(email)
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Sign In", exact=True).click()
         expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
         return page
 

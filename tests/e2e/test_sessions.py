@@ -17,7 +17,7 @@ def _sign_in(tab, email):
     tab.get_by_label("Email").fill(email)
     tab.get_by_role("button", name="Continue").click()
     tab.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    tab.get_by_role("button", name="Sign In").click()
+    tab.get_by_role("button", name="Sign In", exact=True).click()
     expect(tab).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
