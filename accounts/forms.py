@@ -7,8 +7,11 @@ from typing import cast
 from django import forms
 from django.forms import formset_factory
 
-from accounts.models import RESOURCE_TYPE_RE, AccessPolicy, Project, Role, SignInMethod, validate_interactions
+from accounts.models import AccessPolicy, Project, Role, SignInMethod
 from accounts.services.access_parameters import access_parameters_parse
+from accounts.services.access_policies import RuleInput
+from accounts.services.access_rules import CRITERIA_HELP, INTERACTIONS_HELP, RESOURCE_TYPE_HELP, rule_problems
+from identity.errors import ApplicationError
 
 
 class MembershipFilterForm(forms.Form):
@@ -54,32 +57,85 @@ class AccessPolicyForm(forms.Form):
 
 class RuleForm(forms.Form):
     resource_type = forms.CharField(
-        max_length=64, required=False, label="Resource type", help_text="e.g. Patient, Observation or *"
+        max_length=64, required=False, label="Resource type", help_text=RESOURCE_TYPE_HELP
     )
-    interactions = forms.CharField(max_length=5, required=False, help_text="letters of cruds, e.g. rs")
-    criteria = forms.CharField(max_length=500, required=False, help_text="e.g. Patient?organization=%org")
+    interactions = forms.CharField(max_length=5, required=False, help_text=INTERACTIONS_HELP)
+    criteria = forms.CharField(max_length=500, required=False, help_text=CRITERIA_HELP)
 
     def clean(self):
-        data = super().clean()
-        resource_type = (data.get("resource_type") or "").strip()
-        interactions = (data.get("interactions") or "").strip()
-        if not resource_type and not interactions and not data.get("criteria"):
+        data = super().clean() or {}
+        if self.is_blank:
             return data  # an empty row is ignored
-        if not RESOURCE_TYPE_RE.match(resource_type):
-            self.add_error("resource_type", "Use a FHIR resource type such as Patient, or *.")
-        try:
-            validate_interactions(interactions)
-        except forms.ValidationError as exc:
-            self.add_error("interactions", exc)
+        for name, messages in rule_problems(data).items():
+            for message in messages:
+                self.add_error(name, message)
         return data
 
     @property
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {}) or {}
-        return not any((data.get(k) or "").strip() for k in ("resource_type", "interactions", "criteria"))
+        return not any((data.get(k) or "").strip() for k in RULE_FIELDS)
 
 
-RuleFormSet = formset_factory(RuleForm, extra=3, can_delete=True)
+RULE_FIELDS = ("resource_type", "interactions", "criteria")
+
+
+class BaseRuleFormSet(forms.BaseFormSet):
+    """The rule rows of the policy page. Works without JavaScript: "Add rule" posts the rows
+    typed so far and gets them back with one more empty row (`with_row_added`), nothing saved."""
+
+    def rule_rows(self) -> list[tuple[int, RuleInput]]:
+        """(row index, rule) of the rows that are filled in and not marked for removal."""
+        return [
+            (
+                index,
+                RuleInput(
+                    resource_type=(form.cleaned_data.get("resource_type") or "").strip(),
+                    interactions=(form.cleaned_data.get("interactions") or "").strip(),
+                    criteria=(form.cleaned_data.get("criteria") or "").strip(),
+                ),
+            )
+            for index, form in enumerate(self.forms)
+            if not form.is_blank and not form.cleaned_data.get("DELETE")
+        ]
+
+    def add_service_error(self, error: ApplicationError) -> bool:
+        """Put the service's `rules.<i>.<field>` errors on the rows they are about (`i` counts the
+        rows `rule_rows` sent) and `rules` above the table. True when every error found a place."""
+        rows = [index for index, _ in self.rule_rows()]
+        placed_all = True
+        for key, messages in error.fields.items():
+            parts = key.split(".")
+            if parts == ["rules"]:
+                self._non_form_errors = self.error_class([*self.non_form_errors(), *messages])
+            elif parts[0] == "rules" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+                field = None if parts[2] == "non_field_errors" else parts[2]
+                form = self.forms[rows[int(parts[1])]]
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                placed_all = False
+        return placed_all
+
+    @classmethod
+    def with_row_added(cls, data, *, prefix: str) -> BaseRuleFormSet:
+        """The rows posted (minus those marked for removal) plus one empty row, unbound: no
+        errors are shown for a form the person has not submitted yet."""
+        posted = cls(data, prefix=prefix)
+        rows = []
+        for index in range(posted.total_form_count()):
+            form_prefix = posted.add_prefix(index)
+            if data.get(f"{form_prefix}-DELETE"):
+                continue
+            rows.append({k: data.get(f"{form_prefix}-{k}", "") for k in RULE_FIELDS})
+        formset = cls(prefix=prefix, initial=rows)
+        formset.extra = 1
+        return formset
+
+
+RuleFormSet = cast(
+    type[BaseRuleFormSet], formset_factory(RuleForm, formset=BaseRuleFormSet, extra=1, can_delete=True)
+)
 
 
 class SignupForm(forms.Form):

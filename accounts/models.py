@@ -23,6 +23,9 @@ FHIR_PROFILE_RE = re.compile(
     r"^(Patient|Practitioner|PractitionerRole|RelatedPerson|Person)/[A-Za-z0-9\-.]{1,64}$"
 )
 RESOURCE_TYPE_RE = re.compile(r"^(\*|[A-Z][A-Za-z]{1,63})$")
+# A `%name` placeholder in a rule's criteria, filled from a member's access parameters (the rule
+# grammar is accounts/services/access_rules.py).
+CRITERIA_PLACEHOLDER = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -237,7 +240,7 @@ class AccessPolicyRule(models.Model):
 
     @property
     def parameter_names(self) -> set[str]:
-        return set(re.findall(r"%([A-Za-z_][A-Za-z0-9_]*)", self.criteria))
+        return set(CRITERIA_PLACEHOLDER.findall(self.criteria))
 
 
 class Role(models.TextChoices):

@@ -247,14 +247,21 @@ class PolicyEditView(ProjectAdminView):
 
     def post(self, request: HttpRequest, project_slug: str, policy_id=None) -> HttpResponse:
         policy = self._policy(policy_id)
+        if "add_rule" in request.POST:  # "Add rule": the same rows and one more, nothing saved
+            return self.render(
+                request,
+                "portal/policies/edit.html",
+                {
+                    "policy": policy,
+                    "form": AccessPolicyForm(request.POST),
+                    "rules": RuleFormSet.with_row_added(request.POST, prefix="rules"),
+                    "focus_last_rule": True,
+                },
+            )
         form = AccessPolicyForm(request.POST)
         rules = RuleFormSet(request.POST, prefix="rules")
         if form.is_valid() and rules.is_valid():
-            rule_data = [
-                {k: f.cleaned_data.get(k, "") for k in ("resource_type", "interactions", "criteria")}
-                for f in rules.forms
-                if not f.is_blank and not f.cleaned_data.get("DELETE")
-            ]
+            rule_data = [rule for _, rule in rules.rule_rows()]
             try:
                 if policy is None:
                     policy = services.access_policy_create(
@@ -265,7 +272,8 @@ class PolicyEditView(ProjectAdminView):
                         policy=policy, actor=self.actor, rules=rule_data, **form.cleaned_data
                     )
             except ApplicationError as error:
-                form_add_service_error(form, error)
+                if not rules.add_service_error(error) or not error.fields:
+                    form_add_service_error(form, error)
             else:
                 flash.flash(request, flash.POLICY_SAVED, name=policy.name)
                 return redirect("portal:policy", project_slug=self.project.slug, policy_id=policy.pk)

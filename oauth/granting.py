@@ -15,10 +15,9 @@ grants nothing. No policy means no FHIR access (deny by default).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
+from accounts.services.access_rules import PLACEHOLDER, criteria_query
 from oauth.constants import GrantType
 from oauth.scopes import (
     NAMED_SCOPES,
@@ -31,7 +30,6 @@ from oauth.scopes import (
 )
 
 PATIENT_CONTEXT_SCOPES = {"launch", "launch/patient"}
-_PARAMETER = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass(frozen=True)
@@ -81,24 +79,6 @@ def policy_parameters(membership) -> dict[str, str]:
     return values
 
 
-def _criteria_query(rule, criteria: str) -> tuple[tuple[str, str], ...] | None:
-    """A rule's criteria as query pairs; None when it does not parse (the rule then grants
-    nothing: a condition that cannot be read is never dropped). A leading `Type?` (the FHIR
-    search form the rule editor shows, e.g. `Patient?organization=…`) is allowed."""
-    if not criteria:
-        return ()
-    prefix, question, rest = criteria.partition("?")
-    if question and prefix in (rule.resource_type, "*"):
-        criteria = rest
-    try:
-        pairs = parse_qsl(criteria, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        return None
-    if not pairs or any(not name or not value for name, value in pairs):
-        return None
-    return tuple(pairs)
-
-
 def policy_scopes(policy, parameters: dict[str, str]) -> list[ResourceScope]:
     """The access policy as SMART v2 scopes (context `*`), parameters filled in."""
     if policy is None:
@@ -106,10 +86,12 @@ def policy_scopes(policy, parameters: dict[str, str]) -> list[ResourceScope]:
     scopes = []
     for rule in policy.rules.all():
         criteria = rule.criteria or ""
-        missing = [name for name in _PARAMETER.findall(criteria) if name not in parameters]
+        missing = [name for name in PLACEHOLDER.findall(criteria) if name not in parameters]
         if missing:
             continue
-        query = _criteria_query(rule, _PARAMETER.sub(lambda m: parameters[m.group(1)], criteria))
+        query = criteria_query(
+            rule.resource_type, PLACEHOLDER.sub(lambda m: parameters[m.group(1)], criteria)
+        )
         if query is None:
             continue
         scopes.append(ResourceScope("*", rule.resource_type, rule.interactions, query))

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import AccessPolicy, AccessPolicyRule, Project
+from accounts.services.access_rules import NO_RULES, rules_problems
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -20,9 +21,11 @@ class RuleInput(TypedDict, total=False):
 
 
 def _build_rules(policy: AccessPolicy, rules: Iterable[RuleInput]) -> list[AccessPolicyRule]:
-    """Validate every rule first and report all problems at once, keyed `rules.<index>.<field>`."""
+    """Validate every rule first and report all problems at once, keyed `rules.<index>.<field>`
+    (the rule grammar: accounts/services/access_rules.py; at least one rule, none twice)."""
+    rules = list(rules)
     built: list[AccessPolicyRule] = []
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = rules_problems(rules)
     for index, data in enumerate(rules):
         rule = AccessPolicyRule(
             policy=policy,
@@ -31,13 +34,15 @@ def _build_rules(policy: AccessPolicy, rules: Iterable[RuleInput]) -> list[Acces
             interactions=(data.get("interactions") or "").strip(),
             criteria=(data.get("criteria") or "").strip(),
         )
-        try:
-            rule.full_clean(exclude=["policy"])
-        except ValidationError as exc:
-            errors.update(error_fields(exc, prefix=f"rules.{index}."))
+        if not any(key.startswith(f"rules.{index}.") for key in errors):
+            try:
+                rule.full_clean(exclude=["policy"])  # lengths
+            except ValidationError as exc:
+                errors.update(error_fields(exc, prefix=f"rules.{index}."))
         built.append(rule)
     if errors:
-        raise ApplicationError("Some rules are not valid.", fields=errors)
+        message = NO_RULES if set(errors) == {"rules"} else "Some rules are not valid."
+        raise ApplicationError(message, fields=errors)
     return built
 
 
@@ -72,6 +77,7 @@ def _rules_summary(policy: AccessPolicy) -> list[str]:
 def access_policy_create(
     *, project: Project, name: str, actor: Actor, description: str = "", rules: Iterable[RuleInput] = ()
 ) -> AccessPolicy:
+    """A policy with its rules (at least one: an empty policy would allow nothing)."""
     policy = AccessPolicy(project=project, name=name or "", description=description or "")
     built = _build_rules(policy, rules)
     _save_policy(policy)

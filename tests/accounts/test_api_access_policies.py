@@ -56,9 +56,16 @@ def test_create_with_rules(api, project, admin_user):
     ).exists()
 
 
-def test_create_without_rules(api, project):
-    response = api.post(url(project), {"name": "Nothing yet"}, format="json")
-    assert response.status_code == 201 and response.json()["rules"] == []
+def test_create_without_rules_is_refused(api, project):
+    """#13 item 4: an empty policy allows nothing; it is refused rather than saved."""
+    for body in ({"name": "Nothing yet"}, {"name": "Nothing yet", "rules": []}):
+        response = api.post(url(project), body, format="json")
+        assert response.status_code == 400
+        assert error(response)["code"] == "validation_failed"
+        assert error(response)["fields"] == {
+            "rules": ["A policy needs at least one rule; without rules it would allow nothing."]
+        }
+    assert not AccessPolicy.objects.filter(name="Nothing yet").exists()
 
 
 def test_invalid_rules_are_400_keyed_by_index_and_nothing_is_created(api, project):
@@ -102,7 +109,8 @@ def test_create_input_validation(api, project, payload, fields):
 
 
 def test_duplicate_name_is_409(api, project, policy):
-    response = api.post(url(project), {"name": policy.name.upper()}, format="json")
+    rules = [{"resource_type": "Patient", "interactions": "rs"}]
+    response = api.post(url(project), {"name": policy.name.upper(), "rules": rules}, format="json")
     assert response.status_code == 409
     assert error(response)["code"] == "conflict" and "name" in error(response)["fields"]
 
@@ -230,3 +238,88 @@ def test_unauthenticated_is_401(project, policy):
     for response in (anonymous.get(url(project, policy)), anonymous.delete(url(project, policy))):
         assert response.status_code == 401 and error(response)["code"] == "not_authenticated"
     assert AccessPolicy.objects.filter(pk=policy.pk).exists()
+
+
+# --- #13 item 4: the rule grammar (accounts/services/access_rules.py), the same for API and portal ----
+
+
+@pytest.mark.parametrize(
+    "rule,field,message",
+    [
+        ({"resource_type": "Patinet", "interactions": "rs"}, "resource_type", "Did you mean Patient?"),
+        ({"resource_type": "Banana", "interactions": "rs"}, "resource_type", "not a FHIR R4 resource type"),
+        (
+            {"resource_type": "observation", "interactions": "rs"},
+            "resource_type",
+            "Did you mean Observation?",
+        ),
+        (
+            {"resource_type": "Patient", "interactions": "rs", "criteria": "Observation?subject=%patient"},
+            "criteria",
+            "These criteria are for Observation, but the rule is for Patient.",
+        ),
+        (
+            {"resource_type": "*", "interactions": "rs", "criteria": "Patient?organization=%org"},
+            "criteria",
+            "a rule for every type (*) takes criteria without a type",
+        ),
+        ({"resource_type": "Patient", "interactions": "rs", "criteria": "organization=%"}, "criteria", "A %"),
+        ({"resource_type": "Patient", "interactions": "rs", "criteria": "%"}, "criteria", "A %"),
+        ({"resource_type": "Patient", "interactions": "rs", "criteria": "name=a%20b"}, "criteria", "A %"),
+        (
+            {"resource_type": "Patient", "interactions": "rs", "criteria": "organization="},
+            "criteria",
+            "a value",
+        ),
+        (
+            {"resource_type": "Patient", "interactions": "rs", "criteria": "just words"},
+            "criteria",
+            "name=value",
+        ),
+    ],
+)
+def test_rules_are_checked_against_fhir_r4_and_the_criteria_grammar(api, project, rule, field, message):
+    response = api.post(url(project), {"name": "Checked", "rules": [RULES[1], rule]}, format="json")
+    assert response.status_code == 400, response.json()
+    assert error(response)["code"] == "validation_failed"
+    assert list(error(response)["fields"]) == [f"rules.1.{field}"]
+    assert message in error(response)["fields"][f"rules.1.{field}"][0]
+    assert not AccessPolicy.objects.filter(name="Checked").exists()
+
+
+def test_good_rules_pass(api, project):
+    rules = [
+        {
+            "resource_type": "Patient",
+            "interactions": "rs",
+            "criteria": "Patient?organization=%org&active=true",
+        },
+        {"resource_type": "Observation", "interactions": "rs", "criteria": "subject=%patient"},
+        {"resource_type": "*", "interactions": "r", "criteria": "_security=normal"},
+        {
+            "resource_type": "Practitioner",
+            "interactions": "r",
+            "criteria": "identifier=http://a.example|%staff",
+        },
+    ]
+    response = api.post(url(project), {"name": "Fine", "rules": rules}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_a_repeated_rule_is_refused(api, project, policy):
+    rules = [
+        {"resource_type": "Patient", "interactions": "rs", "criteria": "organization=%org"},
+        {"resource_type": "Observation", "interactions": "rs"},
+        {"resource_type": "Patient", "interactions": "rs", "criteria": "Patient?organization=%org"},
+    ]
+    response = api.post(url(project), {"name": "Twice", "rules": rules}, format="json")
+    assert response.status_code == 400
+    assert error(response)["fields"] == {"rules.2.non_field_errors": ["The same rule as rule 1."]}
+    # Replacing an existing policy's rules goes through the same check.
+    AccessPolicyRuleFactory(policy=policy, resource_type="Patient", interactions="r")
+    for method in (api.put, api.patch):
+        again = method(url(project, policy), {"name": policy.name, "rules": rules}, format="json")
+        assert again.status_code == 400 and "rules.2.non_field_errors" in error(again)["fields"]
+        emptied = method(url(project, policy), {"name": policy.name, "rules": []}, format="json")
+        assert emptied.status_code == 400 and list(error(emptied)["fields"]) == ["rules"]
+    assert rules_of(policy) == [("Patient", "r", "")]

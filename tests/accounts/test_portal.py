@@ -260,6 +260,74 @@ class TestPolicyPages:
         assert "resource_type" in rule_errors and "interactions" in rule_errors
         assert not AccessPolicy.objects.filter(name="Broken").exists()
 
+    def test_add_rule_brings_a_new_row_without_saving(self, admin_client, project):
+        """#13 item 4: rows can be added before the policy exists (no JavaScript needed)."""
+        url = reverse("portal:policy_create", kwargs={"project_slug": project.slug})
+        page = admin_client.get(url)
+        assert page.context["rules"].total_form_count() == 1
+        data = {
+            "name": "Growing",
+            "rules-TOTAL_FORMS": "2",
+            "rules-INITIAL_FORMS": "0",
+            "rules-0-resource_type": "Patient",
+            "rules-0-interactions": "rs",
+            "rules-0-criteria": "Patinet?x=1",  # a typo is kept as typed, and not judged yet
+            "rules-1-resource_type": "Observation",
+            "rules-1-interactions": "r",
+            "rules-1-DELETE": "on",  # marked for removal: gone from the next page
+            "add_rule": "1",
+        }
+        response = admin_client.post(url, data)
+        assert response.status_code == HTTPStatus.OK
+        rules = response.context["rules"]
+        assert rules.total_form_count() == 2
+        html = response.content.decode()
+        assert 'value="Patinet?x=1"' in html and 'value="Observation"' not in html
+        assert "errorlist" not in html and "autofocus" in html
+        assert not AccessPolicy.objects.filter(name="Growing").exists()
+
+    def test_rule_help_and_errors_are_shown_on_their_row(self, admin_client, project):
+        url = reverse("portal:policy_create", kwargs={"project_slug": project.slug})
+        html = admin_client.get(url).content.decode()
+        for help_text in (
+            "A FHIR R4 resource type such as Patient",
+            "Letters of cruds",
+            "Patient?organization=%org",
+        ):
+            assert help_text in html
+        assert 'aria-describedby="rules-help-resource_type"' in html
+        data = {
+            "name": "Typos",
+            "rules-TOTAL_FORMS": "3",
+            "rules-INITIAL_FORMS": "0",
+            "rules-0-resource_type": "Patient",
+            "rules-0-interactions": "rs",
+            "rules-1-resource_type": "Patinet",
+            "rules-1-interactions": "rs",
+            "rules-2-resource_type": "Patient",
+            "rules-2-interactions": "rs",
+        }
+        response = admin_client.post(url, data)
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        forms = response.context["rules"].forms
+        assert forms[1].errors["resource_type"] == [
+            "Patinet is not a FHIR R4 resource type. Did you mean Patient?"
+        ]
+        assert 'aria-invalid="true"' in response.content.decode()
+        # Fixed, the third row repeats the first: the service says so, on that row.
+        data["rules-1-resource_type"] = "Observation"
+        response = admin_client.post(url, data)
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert response.context["rules"].forms[2].non_field_errors() == ["The same rule as rule 1."]
+        assert "The same rule as rule 1." in response.content.decode()
+        # No rule at all.
+        empty = admin_client.post(
+            url, {"name": "Empty", "rules-TOTAL_FORMS": "1", "rules-INITIAL_FORMS": "0"}
+        )
+        assert empty.status_code == HTTPStatus.BAD_REQUEST
+        assert "A policy needs at least one rule" in empty.content.decode()
+        assert not AccessPolicy.objects.filter(project=project, name__in=["Typos", "Empty"]).exists()
+
     def test_edit_replaces_rules_and_deletes_marked(self, admin_client, project, policy):
         AccessPolicyRuleFactory(policy=policy, resource_type="Patient", interactions="r")
         data = {
@@ -278,7 +346,14 @@ class TestPolicyPages:
     def test_duplicate_name_is_a_field_error(self, admin_client, project, policy):
         url = reverse("portal:policy_create", kwargs={"project_slug": project.slug})
         response = admin_client.post(
-            url, {"name": policy.name.upper(), "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0"}
+            url,
+            {
+                "name": policy.name.upper(),
+                "rules-TOTAL_FORMS": "1",
+                "rules-INITIAL_FORMS": "0",
+                "rules-0-resource_type": "Patient",
+                "rules-0-interactions": "rs",
+            },
         )
         assert response.status_code == HTTPStatus.BAD_REQUEST
         assert "name" in response.context["form"].errors

@@ -205,8 +205,11 @@ class TestAccessPolicies:
         assert policy.rules.get().interactions == letters
 
     def test_same_name_allowed_in_another_project(self, project, other_project, owner):
-        mine = access_policy_create(project=project, name="Readers", actor=Actor(user=owner))
-        theirs = access_policy_create(project=other_project, name="Readers", actor=Actor.system())
+        rules = [{"resource_type": "Patient", "interactions": "rs"}]
+        mine = access_policy_create(project=project, name="Readers", actor=Actor(user=owner), rules=rules)
+        theirs = access_policy_create(
+            project=other_project, name="Readers", actor=Actor.system(), rules=rules
+        )
         assert mine.pk != theirs.pk
         assert set(AccessPolicy.objects.filter(name="Readers").values_list("project_id", flat=True)) == {
             project.pk,
@@ -214,7 +217,7 @@ class TestAccessPolicies:
         }
         # The name is unique per project, not absent: taken again in the same project, it is refused.
         with pytest.raises(ApplicationError) as exc:
-            access_policy_create(project=other_project, name="readers", actor=Actor.system())
+            access_policy_create(project=other_project, name="readers", actor=Actor.system(), rules=rules)
         assert exc.value.status == 409
 
     def test_update_replaces_rules(self, project, owner):
@@ -260,8 +263,9 @@ def test_only_owner_deactivates_an_owner(project, owner, admin_user):
 
 
 def test_policy_update_without_change_records_nothing(project, owner):
-    policy = access_policy_create(project=project, name="Same", actor=Actor(user=owner))
-    access_policy_update(policy=policy, actor=Actor(user=owner), name="Same", rules=[])
+    rules = [{"resource_type": "Patient", "interactions": "rs"}]
+    policy = access_policy_create(project=project, name="Same", actor=Actor(user=owner), rules=rules)
+    access_policy_update(policy=policy, actor=Actor(user=owner), name="Same", rules=rules)
     assert not AuditEvent.objects.filter(action=AuditAction.ACCESS_POLICY_UPDATED).exists()
     access_policy_update(policy=policy, actor=Actor(user=owner), description="now described")
     event = AuditEvent.objects.get(action=AuditAction.ACCESS_POLICY_UPDATED)

@@ -118,3 +118,32 @@ def test_creating_a_client_then_reloading_shows_the_secret_once_and_creates_one_
     field = page.locator(".field").filter(has=page.get_by_label("Name", exact=True))
     expect(field).to_contain_text("already exists in this project")
     assert Client.objects.filter(project=clinic["project"]).count() == 1
+
+
+def test_a_policy_gets_rules_added_before_it_is_saved_and_typos_are_named(page, sign_in, clinic):
+    from accounts.models import AccessPolicy
+
+    sign_in("owner@east.test")
+    page.goto(f"/portal/{clinic['project'].slug}/policies/new/")
+    page.get_by_label("Name", exact=True).fill("Ward nurses")
+    page.get_by_label("Resource type, rule 1").fill("Patient")
+    page.get_by_label("Interactions, rule 1").fill("rs")
+    # The help that says what to type is on the page and describes the inputs.
+    expect(page.get_by_label("Resource type, rule 1")).to_have_accessible_description(
+        re.compile("FHIR R4 resource type")
+    )
+    page.get_by_role("button", name="Add rule").click()
+    new_row = page.get_by_label("Resource type, rule 2")
+    expect(new_row).to_be_focused()
+    expect(page.get_by_label("Resource type, rule 1")).to_have_value("Patient")
+    assert not AccessPolicy.objects.filter(name="Ward nurses").exists()
+    new_row.fill("Obsevation")
+    page.get_by_label("Interactions, rule 2").fill("rs")
+    page.get_by_label("Interactions, rule 2").press("Enter")  # Enter saves (not "Add rule")
+    expect(page.get_by_text("Did you mean Observation?")).to_be_visible()
+    expect(new_row).to_have_attribute("aria-invalid", "true")
+    new_row.fill("Observation")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("status")).to_contain_text("Ward nurses")
+    policy = AccessPolicy.objects.get(name="Ward nurses")
+    assert [str(rule) for rule in policy.rules.all()] == ["Patient.rs", "Observation.rs"]
