@@ -448,3 +448,34 @@ def test_failed_client_assertions_count_per_client_but_an_unreachable_jwks_uri_d
     assert not verdict.allowed and verdict.retry_after == 1
     # refused before anything is checked, without saying why
     assert attempt(lambda client_id: backend).description == InvalidClient.description
+
+
+def test_the_guard_fails_closed_while_redis_is_unreachable(settings, lab_client):
+    """No guessing while the counters cannot be read: 503 with Retry-After, like any page that
+    needs Redis then (identity/error_views.py), never an unguarded answer."""
+    import socket
+
+    from django.core.cache import caches
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    try:
+        browser = Client(raise_request_exception=False)
+        user = UserFactory(email="outage@example.test")
+        refused = browser.post(reverse("account_login"), {"login": user.email, "password": DEFAULT_PASSWORD})
+        assert refused.status_code == 503 and refused["Retry-After"]
+        assert "_auth_user_id" not in browser.session
+        client_id, secret = lab_client
+        auth = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        token = browser.post("/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+        assert token.status_code == 503 and "access_token" not in token.content.decode()
+    finally:
+        caches["default"].close()
