@@ -57,6 +57,9 @@ class InvitationListView(ProjectAdminView):
         return self.render(
             request,
             "portal/invitations/list.html",
+                if result.outcome == "invited" and not result.email_sent:
+                    user = result.membership.user
+                    done = flash.INVITE_INVITED_NOT_SENT if user.email else flash.INVITE_INVITED_NO_EMAIL
             {
                 "page": paginate(request, invitations),
                 "status": status,

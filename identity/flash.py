@@ -70,6 +70,14 @@ INVITATION_RESENT = Flash(messages.SUCCESS, _("The invitation for {user} was sen
 INVITATION_REVOKED = Flash(messages.SUCCESS, _("The invitation for {user} was revoked."))
 BULK_INVITE_ALREADY_SUBMITTED = Flash(
     messages.INFO, _("This file was already submitted; here is its progress.")
+INVITE_INVITED_NO_EMAIL = Flash(
+    messages.SUCCESS,
+    _("Invited {user}. No email was sent: they join at their first sign-in through an identity provider."),
+)
+INVITE_INVITED_NOT_SENT = Flash(
+    messages.SUCCESS,
+    _("Invited {user}. No email was sent; Resend on the invitations page sends them a link."),
+)
 )
 PASSWORD_SET = Flash(messages.SUCCESS, _("Your password is set. Welcome!"))
 

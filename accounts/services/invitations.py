@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from accounts.app_settings import app_settings
 from accounts.models import (
     AccessPolicy,
     Membership,
@@ -54,7 +56,11 @@ class InviteInput:
 class InviteResult:
     membership: Membership
     invitation: SecurityRequest | None
-    outcome: str  # "invited" (new user, set-password link) | "added" (existing user) | "updated" (upsert)
+    # "invited": a new account, with a set-password link, or, known only by an external ID, an
+    # invitation accepted at the first sign-in through an identity provider; "added": an
+    # existing account, a member at once; "updated": an existing member changed (upsert).
+    outcome: str
+    email_sent: bool = False  # an email (set-password link or "added") was written to the outbox
 
 
 def invite_input_errors(data: InviteInput) -> dict[str, list[str]]:
@@ -159,6 +165,7 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
     )
     needs_password = not user.has_usable_password() and bool(user.email)
     if needs_password:
+    email_sent = False
         link = security_link_issue(
             kind=SecurityRequestKind.INVITE,
             user=user,
@@ -172,7 +179,26 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
                 kind=MessageKind.WELCOME_SET_PASSWORD, invitation=invitation, url=link.url, actor=actor
             )
     else:
-        # Existing account (or one known only by external ID): nothing to set, the membership is live.
+            email_sent = True
+        else:
+            # Nothing was sent: the link exists only to be replaced by a resend (which sends).
+            invitation.last_sent_at, invitation.send_count = None, 0
+            invitation.save(update_fields=["last_sent_at", "send_count"])
+    elif not user.email:
+        # A new account known only by an external ID: no link to send and nothing to send it to.
+        # The invitation stays open until the person's first sign-in through an identity
+        # provider accepts it (invitation_accept_pending), so the portal shows them as invited.
+        invitation = SecurityRequest.objects.create(
+            kind=SecurityRequestKind.INVITE,
+            user=user,
+            project=project,
+            membership=membership,
+            invited_by=actor.user,
+            email="",
+            expires_at=clock.now() + timedelta(seconds=app_settings.INVITE_LINK_TTL_SECONDS),
+        )
+        outcome = "invited"
+        # An existing account: nothing to set, the membership is live.
         now = clock.now()
         invitation = SecurityRequest.objects.create(
             kind=SecurityRequestKind.INVITE,
@@ -201,18 +227,18 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
                 idempotency_key=security_link_message_key(invitation, 1),
             )
     audit_record(
+            email_sent = True
         action=AuditAction.INVITATION_CREATED,
         actor=actor,
         project=project,
         target=membership,
-        details={"outcome": outcome, "role": data.role, "send_email": data.send_email},
+        # What happened, not what was asked: no email is sent to a person without an address.
+        details={"outcome": outcome, "role": data.role, "email_sent": email_sent},
     )
-    return InviteResult(membership=membership, invitation=invitation, outcome=outcome)
+    return InviteResult(membership=membership, invitation=invitation, outcome=outcome, email_sent=email_sent)
 
 
 def _base_url() -> str:
-    from accounts.app_settings import app_settings
-
     return app_settings.APP_BASE_URL
 
 
@@ -226,6 +252,13 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
     )
     status = invitation.status_at(clock.now())
     if (
+    if invitation.kind == SecurityRequestKind.INVITE and not invitation.user.email:
+        raise ApplicationError(
+            "This person has no email address to send an invitation to; they join at their first "
+            "sign-in through an identity provider.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        )
         invitation.kind != SecurityRequestKind.INVITE
         or status not in ("pending", "expired")
         or not invitation.secret_hash
@@ -292,7 +325,8 @@ def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
 @transaction.atomic
 def invitation_accept_pending(*, membership: Membership, actor: Actor, via: str) -> int:
     """Mark the membership's open invitations accepted (the person arrived another way, e.g. a
-    federated sign-in); their links stop working. Returns how many were open."""
+    federated sign-in); their links stop working. An expired one too: the person is here, so it
+    is not waiting any more (the membership was live all along). Returns how many were open."""
     now = clock.now()
     open_invitations = list(
         SecurityRequest.objects.select_for_update().filter(
@@ -300,7 +334,6 @@ def invitation_accept_pending(*, membership: Membership, actor: Actor, via: str)
             kind=SecurityRequestKind.INVITE,
             used_at__isnull=True,
             revoked_at__isnull=True,
-            expires_at__gt=now,
         )
     )
     for invitation in open_invitations:

@@ -124,9 +124,10 @@ def test_api_bulk_invite_and_status(project, admin_user, readers):
     assert body["invalid_rows"][0]["row"] == 2 and "email" in body["invalid_rows"][0]["fields"]
     status = api.get(f"{url}{body['id']}/").json()
     assert status["status"] == "done" and status["processed"] == 2 and status["percent"] == 100
+    # The external-ID-only row is a new account too (#13 item 5: it was counted as "added").
     assert (
-        status["summary"]["invited"] == 1
-        and status["summary"]["added"] == 1
+        status["summary"]["invited"] == 2
+        and status["summary"]["added"] == 0
         and status["summary"]["invalid"] == 1
     )
     again = api.post(url, {"rows": rows}, format="json")
@@ -217,3 +218,26 @@ class TestAJobThatKeepsFailing:
         job.refresh_from_db()
         assert republished == [1, 1, 1, 0, 0, 0]
         assert job.status == "failed" and "restarts without progress" in job.last_error
+
+
+def test_a_new_person_known_only_by_external_id_counts_as_invited(admin_client, project, mailoutbox):
+    """#13 item 5: such a row was counted under "Added (existing accounts)"."""
+    from accounts.models import SecurityRequest
+
+    content = b"email,external_id,first_name\n,okta|00u9,Kim\nnew@example.test,,New\n"
+    response = upload(admin_client, project, content=content, name="ext.csv")
+    assert response.status_code == HTTPStatus.SEE_OTHER
+    job = BulkInvite.objects.get()
+    assert {r.get("email") or "ext": r["outcome"] for r in job.results} == {
+        "ext": "invited",
+        "new@example.test": "invited",
+    }
+    page = admin_client.get(response["Location"])
+    assert page.context["summary"]["invited"] == 2 and page.context["summary"]["added"] == 0
+    html = page.content.decode()
+    assert "<dt>Added (existing accounts)</dt><dd>0</dd>" in html
+    assert "<dt>Invited (new accounts)</dt><dd>2</dd>" in html
+    kim = Membership.objects.get(project=project, external_id="okta|00u9")
+    invitation = SecurityRequest.objects.get(membership=kim)
+    assert invitation.status == "pending" and invitation.last_sent_at is None and invitation.send_count == 0
+    assert len(mailoutbox) == 1  # only the person with an address got an email

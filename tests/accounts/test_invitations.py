@@ -83,6 +83,15 @@ class TestInviteService:
         result = invite(project, admin_user, external_id="okta|00u1", first_name="Kim")
         assert result.membership.user.email is None and result.membership.external_id == "okta|00u1"
         assert mailoutbox == []
+        # #13 item 9: invited (not "accepted"), nothing sent, and the audit log says so.
+        assert result.outcome == "invited" and not result.email_sent
+        assert result.invitation.status == "pending" and not result.invitation.secret_hash
+        assert result.invitation.last_sent_at is None and result.invitation.send_count == 0
+        event = AuditEvent.objects.get(action=AuditAction.INVITATION_CREATED)
+        assert event.details["email_sent"] is False and "send_email" not in event.details
+        with pytest.raises(ApplicationError) as refused:
+            invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
+        assert "no email address" in refused.value.message
         with pytest.raises(ApplicationError):
             invite(project, admin_user, external_id="okta|00u1")
 
@@ -145,6 +154,46 @@ class TestInviteService:
         assert result.invitation.status == "pending"
 
 
+class TestExternalIdOnlyInvitations:
+    """#13 item 9: shown as "Accepted" with a "Sent" time, and "email sent" in the audit log."""
+
+    def test_the_invitations_page_says_pending_and_not_sent(self, admin_client, project, admin_user):
+        url = reverse("portal:invite", kwargs={"project_slug": project.slug})
+        response = admin_client.post(
+            url, {"external_id": "okta|00u2", "role": "member", "send_email": "on"}, follow=True
+        )
+        assert "No email was sent: they join at their first sign-in" in response.content.decode()
+        listing = admin_client.get(reverse("portal:invitations", kwargs={"project_slug": project.slug}))
+        row = next(line for line in listing.content.decode().split("<tr>") if "okta|00u2" in line)
+        assert "Pending" in row and "Accepted" not in row
+        assert "Not sent: no email address; joins at the first sign-in" in row
+        event = AuditEvent.objects.get(action=AuditAction.INVITATION_CREATED)
+        assert event.details["email_sent"] is False
+
+    def test_the_first_federated_sign_in_accepts_it_even_after_its_expiry(self, project, admin_user, clock):
+        from accounts.services.invitations import invitation_accept_pending
+
+        result = invite(project, admin_user, external_id="okta|00u3")
+        clock.advance(timedelta(days=30))
+        assert (
+            invitation_accept_pending(membership=result.membership, actor=Actor(user=admin_user), via="test")
+            == 1
+        )
+        result.invitation.refresh_from_db()
+        assert result.invitation.status == "accepted"
+
+    def test_an_address_without_send_email_is_not_shown_as_sent(self, admin_client, project, admin_user):
+        result = invite(project, admin_user, email="later@example.test", send_email=False)
+        assert result.invitation.last_sent_at is None and not result.email_sent
+        listing = admin_client.get(reverse("portal:invitations", kwargs={"project_slug": project.slug}))
+        row = next(line for line in listing.content.decode().split("<tr>") if "later@example.test" in line)
+        assert "Not sent" in row
+        # Resend sends the first email.
+        invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
+        result.invitation.refresh_from_db()
+        assert result.invitation.last_sent_at is not None and result.invitation.send_count == 1
+
+
 class TestInvitationPages:
     def test_invite_form_and_list(self, admin_client, project, mailoutbox):
         url = reverse("portal:invite", kwargs={"project_slug": project.slug})
@@ -200,7 +249,9 @@ class TestOutboxResendOfInvitationMessages:
         )
 
     def welcome_messages(self):
-        return list(OutboundMessage.objects.filter(kind=MessageKind.WELCOME_SET_PASSWORD).order_by("created_at"))
+        return list(
+            OutboundMessage.objects.filter(kind=MessageKind.WELCOME_SET_PASSWORD).order_by("created_at")
+        )
 
     def assert_refused(self, admin_client, project, message, reason, mailoutbox):
         page_url, resend_url, api_url = self.message_urls(project, message)
