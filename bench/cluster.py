@@ -20,9 +20,11 @@ introspect → userinfo → sign out (RP-initiated logout with the ID token) →
 (the tokens of the ended session are revoked). Phases:
 
   1. steady  — nothing breaks;
-  2. faults  — a third of the way in, `kill -9` of web1's process group and of worker1's (HAProxy
-               takes web1 out; the outbox relay re-publishes what worker1 held); both come back
-               before the next phase;
+  2. faults  — the sink waits a second before accepting each message, and a third of the way in
+               `kill -9` of web1's process group and of a worker's: the one caught in the middle of
+               sending an email (else worker1). HAProxy takes web1 out; the email the worker held
+               is re-published by the relay after OUTBOX_SENDING_TIMEOUT_SECONDS (30 s here). Both
+               come back before the next phase;
   3. redis   — a third of the way in, Redis is shut down (no persistence: queued tasks and cache are
                gone) and started again with the options it had. Always last, and Redis is started
                again in a `finally` whatever happens.
@@ -36,7 +38,8 @@ duplicates = the same X-Outbox-Id received twice.
 Needs PostgreSQL (CLUSTER_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/identity_cluster,
 dropped and re-created), Redis (CLUSTER_REDIS_URL, default redis://127.0.0.1:6379/9, flushed) and
 HAProxy (/usr/sbin/haproxy; installed with apt-get when missing). Logs and the report (JSON) go to
-bench/results/cluster-<time>/. Exit status 1 when a journey failed or an email was lost or duplicated.
+bench/results/cluster-<time>/ (journeys.jsonl: every request with the node that served it, its
+status and time). Exit status 1 when a journey failed or an email was lost or duplicated.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ class SmtpSink:
         self.arrived = threading.Condition(self.lock)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        # Seconds to wait before answering DATA (the fault phase: a worker killed then is mid-send,
+        # and the message was not accepted), and the client ports of the sessions waiting there.
+        self.data_delay = 0.0
+        self.waiting: set[int] = set()
 
     def start(self) -> None:
         started = threading.Event()
@@ -135,12 +142,21 @@ class SmtpSink:
                 elif verb in ("HELO", "MAIL", "RCPT", "RSET", "NOOP"):
                     reply("250 OK")
                 elif verb == "DATA":
+                    if self.data_delay:
+                        port = writer.get_extra_info("peername")[1]
+                        self.waiting.add(port)
+                        try:
+                            await asyncio.sleep(self.data_delay)
+                        finally:
+                            self.waiting.discard(port)
                     reply("354 end with <CRLF>.<CRLF>")
                     await writer.drain()
                     lines = []
                     while True:
                         line = await reader.readline()
-                        if not line or line in (b".\r\n", b".\n"):
+                        if not line:
+                            return  # the sender went away before the end of the message: not accepted
+                        if line in (b".\r\n", b".\n"):
                             break
                         lines.append(line[1:] if line.startswith(b"..") else line)
                     message = email.message_from_bytes(b"".join(lines), policy=email.policy.default)
@@ -176,6 +192,28 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def pid_of_client(client_port: int, server_port: int) -> int | None:
+    """The process holding the loopback TCP connection client_port -> server_port (from /proc)."""
+    inode = ""
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            parts = line.split()
+            local, remote = parts[1], parts[2]
+            if int(local.split(":")[1], 16) == client_port and int(remote.split(":")[1], 16) == server_port:
+                inode = parts[9]
+                break
+    if not inode:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return int(pid)
+    return None
 
 
 def message_text(message: email.message.EmailMessage) -> str:
@@ -405,6 +443,7 @@ class Cluster:
         self.workers: dict[str, Proc] = {}
         self.others: list[Proc] = []
         self.haproxy: Proc | None = None
+        self.killed_worker = "worker1"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ANYMAIL_"))},
             "APP_ENV": "production",
@@ -521,8 +560,9 @@ class Cluster:
                     timeout=60,
                 )
 
-    def server_states(self) -> dict[str, str]:
-        """HAProxy's view of each node (UP / DOWN / ...), from its stats socket."""
+    def server_states(self, column: int = 17) -> dict[str, str]:
+        """HAProxy's view of each node (column 17: UP / DOWN / ...; 4: requests in progress), from its
+        stats socket."""
         try:
             with socket.socket(socket.AF_UNIX) as s:
                 s.settimeout(2)
@@ -537,7 +577,7 @@ class Cluster:
         for line in data.decode().splitlines():
             parts = line.split(",")
             if len(parts) > 17 and parts[0] == "nodes" and parts[1] not in ("BACKEND", "FRONTEND"):
-                states[parts[1]] = parts[17]
+                states[parts[1]] = parts[column]
         return states
 
     def wait_nodes_up(self, names: list[str], timeout: float) -> float:
@@ -915,6 +955,9 @@ def run_phase(driver: Driver, cluster: Cluster, phase: str, count: int, concurre
         for future in futures:
             future.result()
     elapsed = time.monotonic() - started
+    with open(cluster.run_dir / "journeys.jsonl", "a") as record:  # every request: step, node, status
+        for journey in journeys:
+            record.write(json.dumps(journey.__dict__) + "\n")
     failed = [j for j in journeys if j.error]
     switches = pairs = 0
     for journey in journeys:
@@ -960,13 +1003,43 @@ def run_phase(driver: Driver, cluster: Cluster, phase: str, count: int, concurre
     return result
 
 
+def worker_sending(cluster: Cluster) -> str | None:
+    """The worker that is in the middle of sending an email (its SMTP session waits in the sink)."""
+    for port in list(cluster.smtp.waiting):
+        pid = pid_of_client(port, cluster.smtp.port)
+        with contextlib.suppress(OSError):
+            group = os.getpgid(pid) if pid else None
+            for name, proc in cluster.workers.items():
+                if proc.popen is not None and proc.popen.pid == group:
+                    return name
+    return None
+
+
 def kill_web_and_worker(cluster: Cluster) -> list[dict]:
     events = []
+    # The worker to kill: one caught in the middle of an email (the interesting case: its task was
+    # taken and its row is `sending`), else worker1.
+    # And web1 while it answers a request. Both at once, waiting at most 15 s for that moment.
+    deadline = time.monotonic() + 15
+    while True:
+        in_flight = cluster.server_states(column=4).get("web1", "0") or "0"
+        holder = worker_sending(cluster)
+        if (holder and in_flight != "0") or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    victim = holder or "worker1"
+    cluster.killed_worker = victim
     cluster.web["web1"].kill9()
-    log("kill -9 web1 (gunicorn master and workers)")
-    cluster.workers["worker1"].kill9()
-    log("kill -9 worker1 (Celery worker and its pool)")
-    events.append({"event": "kill -9 web1 and worker1", "at": time.strftime("%H:%M:%S")})
+    log(f"kill -9 web1 (gunicorn master and workers); HAProxy had {in_flight} session(s) open on it")
+    cluster.workers[victim].kill9()
+    what = "while it was sending an email" if holder else "(no email in flight at that moment)"
+    log(f"kill -9 {victim} (Celery worker and its pool) {what}")
+    events.append(
+        {
+            "event": f"kill -9 web1 (HAProxy: {in_flight} session(s) open on it) and {victim} {what}",
+            "at": time.strftime("%H:%M:%S"),
+        }
+    )
     down = cluster.wait_node_down("web1")
     events.append(
         {"event": "HAProxy marked web1 DOWN", "after_seconds": None if down is None else round(down, 1)}
@@ -1033,14 +1106,16 @@ def main() -> int:
         )
         driver = Driver(cluster, setup)
         report["phases"].append(run_phase(driver, cluster, "steady", args.journeys, args.concurrency, None))
+        cluster.smtp.data_delay = 1.0  # each email takes a second: the worker kill finds one mid-send
         report["phases"].append(
             run_phase(driver, cluster, "faults", args.journeys, args.concurrency, kill_web_and_worker)
         )
+        cluster.smtp.data_delay = 0.0
         # the killed nodes come back (HAProxy puts web1 in again after 2 good checks)
         cluster.web["web1"].start()
-        cluster.workers["worker1"].start()
+        cluster.workers[cluster.killed_worker].start()
         back = cluster.wait_nodes_up(["web1", "web2"], timeout=90)
-        log(f"web1 and worker1 restarted; HAProxy has web1 UP again after {back:.1f}s")
+        log(f"web1 and {cluster.killed_worker} restarted; HAProxy has web1 UP again after {back:.1f}s")
         report["phases"].append(
             run_phase(driver, cluster, "redis", args.journeys, args.concurrency, restart_redis)
         )
