@@ -42,6 +42,9 @@ class InviteView(ProjectAdminView):
                     "added": flash.INVITE_ADDED,
                     "updated": flash.INVITE_UPDATED,
                 }[result.outcome]
+                if result.outcome == "invited" and not result.email_sent:
+                    user = result.membership.user
+                    done = flash.INVITE_INVITED_NOT_SENT if user.email else flash.INVITE_INVITED_NO_EMAIL
                 flash.flash(request, done, user=result.membership.user)
                 return redirect("portal:invitations", project_slug=self.project.slug)
         return self.render(request, "portal/invitations/invite.html", {"form": form}, status=400)
@@ -57,9 +60,6 @@ class InvitationListView(ProjectAdminView):
         return self.render(
             request,
             "portal/invitations/list.html",
-                if result.outcome == "invited" and not result.email_sent:
-                    user = result.membership.user
-                    done = flash.INVITE_INVITED_NOT_SENT if user.email else flash.INVITE_INVITED_NO_EMAIL
             {
                 "page": paginate(request, invitations),
                 "status": status,

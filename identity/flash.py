@@ -64,12 +64,6 @@ POLICY_DELETED = Flash(messages.SUCCESS, _("Deleted the policy {name}."))
 INVITE_INVITED = Flash(
     messages.SUCCESS, _("Invited {user}. They will get an email with a link to set their password.")
 )
-INVITE_ADDED = Flash(messages.SUCCESS, _("Added {user} to the project."))
-INVITE_UPDATED = Flash(messages.SUCCESS, _("{user} was already a member; the membership was updated."))
-INVITATION_RESENT = Flash(messages.SUCCESS, _("The invitation for {user} was sent again with a new link."))
-INVITATION_REVOKED = Flash(messages.SUCCESS, _("The invitation for {user} was revoked."))
-BULK_INVITE_ALREADY_SUBMITTED = Flash(
-    messages.INFO, _("This file was already submitted; here is its progress.")
 INVITE_INVITED_NO_EMAIL = Flash(
     messages.SUCCESS,
     _("Invited {user}. No email was sent: they join at their first sign-in through an identity provider."),
@@ -78,6 +72,12 @@ INVITE_INVITED_NOT_SENT = Flash(
     messages.SUCCESS,
     _("Invited {user}. No email was sent; Resend on the invitations page sends them a link."),
 )
+INVITE_ADDED = Flash(messages.SUCCESS, _("Added {user} to the project."))
+INVITE_UPDATED = Flash(messages.SUCCESS, _("{user} was already a member; the membership was updated."))
+INVITATION_RESENT = Flash(messages.SUCCESS, _("The invitation for {user} was sent again with a new link."))
+INVITATION_REVOKED = Flash(messages.SUCCESS, _("The invitation for {user} was revoked."))
+BULK_INVITE_ALREADY_SUBMITTED = Flash(
+    messages.INFO, _("This file was already submitted; here is its progress.")
 )
 PASSWORD_SET = Flash(messages.SUCCESS, _("Your password is set. Welcome!"))
 
@@ -93,6 +93,10 @@ CLIENT_CREATED_KEYS = Flash(
     _("Created {name}. It signs in with its private key (private_key_jwt): it has no secret."),
 )
 CLIENT_SAVED = Flash(messages.SUCCESS, _("Saved {name}."))
+CLIENT_SECRET_SHOWN = Flash(
+    messages.INFO,
+    _("The secret of {name} was shown once and is not stored readably; rotate it if it was lost."),
+)
 CLIENT_ENABLED = Flash(messages.SUCCESS, _("{name} is enabled."))
 CLIENT_DISABLED = Flash(messages.SUCCESS, _("{name} is disabled; its tokens were revoked."))
 CLIENT_DELETED = Flash(messages.SUCCESS, _("Deleted {name}; its tokens were revoked."))
@@ -100,10 +104,6 @@ SESSION_TIMED_OUT = Flash(
     messages.INFO, _("Your session reached your organisation's time limit and was ended. Sign in again.")
 )
 SESSION_ENDED = Flash(
-CLIENT_SECRET_SHOWN = Flash(
-    messages.INFO,
-    _("The secret of {name} was shown once and is not stored readably; rotate it if it was lost."),
-)
     messages.SUCCESS, _("The session is ended: that browser is signed out and its apps' tokens revoked.")
 )
 SESSIONS_ENDED = Flash(messages.SUCCESS, _("Ended {count} other session(s)."))

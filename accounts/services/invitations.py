@@ -164,8 +164,8 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
         profile=data.profile,
     )
     needs_password = not user.has_usable_password() and bool(user.email)
-    if needs_password:
     email_sent = False
+    if needs_password:
         link = security_link_issue(
             kind=SecurityRequestKind.INVITE,
             user=user,
@@ -178,7 +178,6 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
             _send_link_email(
                 kind=MessageKind.WELCOME_SET_PASSWORD, invitation=invitation, url=link.url, actor=actor
             )
-    else:
             email_sent = True
         else:
             # Nothing was sent: the link exists only to be replaced by a resend (which sends).
@@ -198,6 +197,7 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
             expires_at=clock.now() + timedelta(seconds=app_settings.INVITE_LINK_TTL_SECONDS),
         )
         outcome = "invited"
+    else:
         # An existing account: nothing to set, the membership is live.
         now = clock.now()
         invitation = SecurityRequest.objects.create(
@@ -226,8 +226,8 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
                 },
                 idempotency_key=security_link_message_key(invitation, 1),
             )
-    audit_record(
             email_sent = True
+    audit_record(
         action=AuditAction.INVITATION_CREATED,
         actor=actor,
         project=project,
@@ -251,7 +251,6 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
         .get(pk=invitation.pk)
     )
     status = invitation.status_at(clock.now())
-    if (
     if invitation.kind == SecurityRequestKind.INVITE and not invitation.user.email:
         raise ApplicationError(
             "This person has no email address to send an invitation to; they join at their first "
@@ -259,6 +258,7 @@ def invitation_resend(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
             code=ErrorCode.CONFLICT,
             status=409,
         )
+    if (
         invitation.kind != SecurityRequestKind.INVITE
         or status not in ("pending", "expired")
         or not invitation.secret_hash
