@@ -138,7 +138,12 @@ class MembershipListApi(ProjectAdminApi):
         )
         role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True, default="")
         status = serializers.ChoiceField(
-            choices=["active", "inactive"], required=False, allow_blank=True, default=""
+            choices=["active", "invited", "inactive"],
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="`active`: members who arrived; `invited`: invited, not arrived yet (an open "
+            "invitation); `inactive`: deactivated.",
         )
         sort = serializers.ChoiceField(
             choices=list(selectors.MEMBERSHIP_SORTS), required=False, allow_blank=True, default="-created"

@@ -18,7 +18,13 @@ class MembershipFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={"type": "search"}))
     role = forms.ChoiceField(required=False, choices=[("", "Any role"), *Role.choices])
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), ("active", "Active"), ("inactive", "Deactivated")]
+        required=False,
+        choices=[
+            ("", "Any status"),
+            ("active", "Active"),
+            ("invited", "Invited"),
+            ("inactive", "Deactivated"),
+        ],
     )
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 

@@ -118,8 +118,26 @@ def project_get_for_admin(
 def membership_list(
     *, project: Project, query: str = "", role: str = "", status: str = "", sort: str = ""
 ) -> QuerySet[Membership]:
-    """Members of `project`, searched by name/email/external ID and filtered by role/status."""
-    qs = Membership.objects.filter(project=project).select_related("user", "access_policy")
+    """Members of `project`, searched by name/email/external ID and filtered by role/status.
+
+    Each carries `awaiting_acceptance`: invited and not arrived yet (an open invitation: not
+    accepted, not revoked). Status `invited` is those; `active` is active members who arrived.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from accounts.models import SecurityRequest, SecurityRequestKind
+
+    open_invitation = SecurityRequest.objects.filter(
+        membership=OuterRef("pk"),
+        kind=SecurityRequestKind.INVITE,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+    qs = (
+        Membership.objects.filter(project=project)
+        .select_related("user", "access_policy")
+        .annotate(awaiting_acceptance=Exists(open_invitation))
+    )
     query = query.strip()
     if query:
         condition = Q()
@@ -134,7 +152,9 @@ def membership_list(
     if role:
         qs = qs.filter(role=role)
     if status == "active":
-        qs = qs.filter(is_active=True)
+        qs = qs.filter(is_active=True, awaiting_acceptance=False)
+    elif status == "invited":
+        qs = qs.filter(is_active=True, awaiting_acceptance=True)
     elif status == "inactive":
         qs = qs.filter(is_active=False)
     return qs.order_by(*MEMBERSHIP_SORTS.get(sort, ("-created_at",)), "id")

@@ -117,6 +117,39 @@ class TestUsersPage:
         page = admin_client.get(users_url(project, role="admin")).context["page"]
         assert {m.role for m in page.object_list} == {"admin"}
 
+    def test_people_who_have_not_accepted_show_as_invited(
+        self, admin_client, project, admin_user, member_membership
+    ):
+        """#13 item 9: they showed as Active."""
+        from accounts.services.invitations import InviteInput, invitation_create
+        from audit.context import Actor
+
+        actor = Actor(user=admin_user)
+        waiting = invitation_create(project=project, actor=actor, data=InviteInput(email="new@example.test"))
+        external = invitation_create(project=project, actor=actor, data=InviteInput(external_id="okta|9"))
+        added = invitation_create(
+            project=project,
+            actor=actor,
+            data=InviteInput(email=UserFactory(email="known@example.test").email),
+        )
+        response = admin_client.get(users_url(project))
+        rows = {
+            m.pk: line
+            for m in response.context["page"].object_list
+            for line in response.content.decode().split("<tr>")
+            if f"/users/{m.pk}/" in line
+        }
+        for result in (waiting, external):
+            assert "Invited" in rows[result.membership.pk] and ">Active<" not in rows[result.membership.pk]
+        for membership in (added.membership, member_membership):
+            assert ">Active<" in rows[membership.pk] and "Invited" not in rows[membership.pk]
+        invited = admin_client.get(users_url(project, status="invited")).context["page"].object_list
+        assert {m.pk for m in invited} == {waiting.membership.pk, external.membership.pk}
+        active = admin_client.get(users_url(project, status="active")).context["page"].object_list
+        assert waiting.membership.pk not in {m.pk for m in active} and added.membership.pk in {
+            m.pk for m in active
+        }
+
     def test_pagination_and_sort(self, admin_client, project, settings):
         settings.PORTAL_PAGE_SIZE = 5
         for n in range(12):
