@@ -53,9 +53,10 @@ def password_reset_request(*, user: User, email: str) -> None:
 
 
 @transaction.atomic
-def account_locked_notify(*, user: User, locked_until: datetime) -> None:
+def account_locked_notify(*, user: User, locked_until: datetime, step: str = "password") -> None:
     """Tell the person their sign-in is locked, with a reset link: choosing a new password
-    through it ends the lock at once (accounts/flows/set_password.py). Called once per lock."""
+    through it ends the lock at once (accounts/flows/set_password.py). Called once per lock.
+    `step` is what failed: "password", or "mfa" (the password was right: someone knows it)."""
     if not user.is_active or not user.email:
         return
     link, project = _reset_link_issue(user=user)
@@ -64,6 +65,11 @@ def account_locked_notify(*, user: User, locked_until: datetime) -> None:
         to_email=user.email,
         project=project,
         user=user,
-        context={"link": link.url, "expires_at": link.request.expires_at, "locked_until": locked_until},
+        context={
+            "link": link.url,
+            "expires_at": link.request.expires_at,
+            "locked_until": locked_until,
+            "step": step,
+        },
         idempotency_key=security_link_message_key(link.request, link.request.send_count),
     )

@@ -54,9 +54,11 @@ def set_password_complete(*, request: HttpRequest, security_request: SecurityReq
     had_password = user.has_usable_password()
     user.set_password(password)
     user.save(update_fields=["password"])
-    # Whoever reads this address's mail may sign in again: a lock of the sign-in step ends
-    # (the lock email's link is a reset link; accounts/services/lockout.py).
-    lockout.lock_clear(scope=lockout.SIGN_IN, keys={lockout.ACCOUNT: lockout.account_key(user)})
+    # Whoever reads this address's mail may sign in again: the locks of the password and MFA
+    # steps end (the lock email's link is a reset link; accounts/services/lockout.py). After an
+    # MFA lock the old password was known to someone; it no longer works.
+    for scope in lockout.ACCOUNT_LOCK_SCOPES:
+        lockout.lock_clear(scope=scope, keys={lockout.ACCOUNT: lockout.account_key(user)})
     _mark_email_verified(user)
     actor = Actor.from_request(request).with_user(user)
     if security_request.kind == SecurityRequestKind.INVITE:

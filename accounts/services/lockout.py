@@ -341,7 +341,9 @@ def _account_locked(*, scope: str, address: str, locked_until: datetime, actor: 
             details={"scope": scope, "locked_until": locked_until.isoformat()},
         )
     if user is not None:
-        account_locked_notify(user=user, locked_until=locked_until)
+        account_locked_notify(
+            user=user, locked_until=locked_until, step="mfa" if scope == MFA else "password"
+        )
 
 
 def _client_locked(*, client_id: str, locked_until: datetime, actor: Actor | None) -> None:

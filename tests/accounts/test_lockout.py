@@ -479,3 +479,23 @@ def test_the_guard_fails_closed_while_redis_is_unreachable(settings, lab_client)
         assert token.status_code == 503 and "access_token" not in token.content.decode()
     finally:
         caches["default"].close()
+
+
+@pytest.mark.django_db(transaction=True)  # the email leaves after commit
+def test_an_mfa_lock_says_the_password_is_known_and_a_new_password_ends_it(clock, mailoutbox, sent_links):
+    """The MFA step (accounts/forms_mfa.py) locks through the same guard; its email says what it
+    means (someone had the password) and its link ends the MFA lock as well."""
+    user = UserFactory(email="mo@example.test")
+    keys = {lockout.ACCOUNT: lockout.account_key(user), lockout.IP: "198.51.100.30"}
+    for _ in range(10):
+        lockout.attempt_failed(scope=lockout.MFA, keys=keys)
+        clock.advance(timedelta(seconds=60))
+    assert lockout.lock_status(scope=lockout.MFA, keys=keys) is not None
+    assert lockout.account_locked_until(user=user) is not None  # admins see it as a lock too
+    (email,) = mailoutbox
+    assert "entered a wrong two-factor code" in email.body and "someone knows your password" in email.body
+    (link,) = sent_links()
+    path = "/" + link.split("/", 3)[3]
+    new = "another long and calm passphrase"
+    assert Client().post(path, {"new_password1": new, "new_password2": new}).status_code == 303
+    assert lockout.account_locked_until(user=user) is None
