@@ -18,8 +18,11 @@ values are ignored):
     lock_status(scope=SIGN_IN, keys={ACCOUNT: email})      # locked until when, or None
 
 - Scopes count separately (`SIGN_IN`, `MFA`, `SET_PASSWORD`, `PASSWORD_RESET`, `CLIENT`); the
-  MFA step calls `attempt_check/failed/succeeded(scope=MFA, keys={ACCOUNT: account_key(user),
-  IP: ip})`. A step without a failure signal (reset requests) counts every attempt.
+  MFA step (accounts/forms_mfa.py) calls `attempt_check/failed/succeeded(scope=MFA,
+  keys={ACCOUNT: account_key(user), IP: ip})`. A step without a failure signal (reset requests)
+  counts every attempt. Callers: the allauth adapter (password step, re-authentication),
+  accounts/forms_mfa.py, views_public.SetPasswordView, federation's ResetPasswordForm,
+  oauth/client_auth.py. Refusals read `refusal_message(verdict)` (the same words for any address).
 - Per key, failures are counted in a sliding window (`LOCKOUT_WINDOW_SECONDS`, 15 one-slot
   buckets). After `LOCKOUT_FREE_FAILURES` (IP: `LOCKOUT_IP_FREE_FAILURES`) each failure makes
   the next attempt wait `LOCKOUT_DELAY_BASE_SECONDS` doubled per failure, at most
@@ -31,7 +34,7 @@ values are ignored):
   of the `SIGN_IN` or `MFA` scope locks: `account.locked` in the audit log of each of its
   projects (one row without a project for an unknown address), and the person gets one email
   per lock with a reset link (accounts/flows/password_reset.py); setting a password through it
-  ends the sign-in lock. Admins end locks with `membership_unlock` (`account.unlocked`). A new
+  ends the locks of both steps. Admins end locks with `membership_unlock` (`account.unlocked`). A new
   lock of a registered OAuth client is `client.locked` in its project's log.
 - Counters live in the Django cache (`LOCKOUT_CACHE`, default `default`): Redis in production,
   shared by every web process and kept across restarts; the embedded default's local-memory
