@@ -1050,10 +1050,12 @@ def kill_web_and_worker(cluster: Cluster) -> list[dict]:
 
 def restart_redis(cluster: Cluster) -> list[dict]:
     started = time.monotonic()
-    cluster.redis.shutdown()
-    log(f"Redis shut down (nosave) in {time.monotonic() - started:.1f}s")
-    time.sleep(1)
-    cluster.redis.start()
+    try:
+        cluster.redis.shutdown()
+        log(f"Redis shut down (nosave) in {time.monotonic() - started:.1f}s")
+        time.sleep(1)
+    finally:
+        cluster.redis.start()
     log(f"Redis started again ({time.monotonic() - started:.1f}s without Redis)")
     return [
         {"event": "Redis shutdown nosave + start", "outage_seconds": round(time.monotonic() - started, 1)}
@@ -1089,6 +1091,8 @@ def main() -> int:
         "--keep-database", action="store_true", help="do not drop the run's database at the end"
     )
     args = parser.parse_args()
+    # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, through the `finally` that restarts Redis.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     run_dir = ROOT / "bench" / "results" / f"cluster-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir.mkdir(parents=True, exist_ok=True)
