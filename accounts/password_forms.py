@@ -33,7 +33,11 @@ class SignupForm(PasswordStrengthFormMixin, allauth_forms.SignupForm):
 
 
 class ChangePasswordForm(PasswordStrengthFormMixin, allauth_forms.ChangePasswordForm):
-    pass
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # allauth puts a "Forgot your password?" link in the help of the current password; the
+        # page has its own next to the button.
+        self.fields["oldpassword"].help_text = ""
 
 
 class AllauthSetPasswordForm(PasswordStrengthFormMixin, allauth_forms.SetPasswordForm):

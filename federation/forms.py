@@ -114,6 +114,11 @@ def required_provider_message(email: str | None) -> str | None:
 class LoginForm(AllauthLoginForm):
     """allauth's login form; a password is never checked for an address a `required` provider routes."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # allauth puts a "Forgot your password?" link in the password's help; the page has its own.
+        self.fields["password"].help_text = ""
+
     def clean(self):
         if message := required_provider_message(self.data.get("login")):
             raise forms.ValidationError(message, code="federated_sign_in_required")

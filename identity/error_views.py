@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from identity.errors import ErrorCode, error_body
@@ -26,8 +26,37 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body(code=ErrorCode.NOT_FOUND, message="Not found."), status=404)
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """The API's 404: its JSON error envelope, code `not_found`."""
+    return JsonResponse(error_body(code=ErrorCode.NOT_FOUND, message="Not found."), status=404)
+
+
+class NotFoundMiddleware:
+    """A view's Http404 is answered with the product's own page (the API: its JSON envelope),
+    with DEBUG on too: Django's debug 404 page is for a URL that matches nothing, not for a
+    deactivated member or a project that is not yours. A 404 under /api/ is always JSON."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and _is_api(request)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return api_not_found(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404):
+            return not_found(request, exception)
+        return None
 
 
 def _outage_exceptions() -> tuple[type[BaseException], ...]:

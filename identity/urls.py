@@ -7,7 +7,9 @@ import app modules from identity (tests/identity/test_import_rules.py).
 """
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -34,6 +36,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Browsers ask for /favicon.ico whatever the page says; the icon is a static file.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     re_path(
         r"^setpassword/(?P<request_id>[0-9a-f-]{36})/(?P<secret>[A-Za-z0-9_-]{20,100})/?$",
         SetPasswordView.as_view(),
