@@ -85,6 +85,21 @@ def test_seed_demo_is_idempotent_and_prints_password_once():
     assert Membership.objects.filter(project__slug="demo").count() == 5
 
 
+def test_seed_demo_has_one_name_everywhere(client):
+    """#13 item 9: the demo was "Demo" in the portal and "Demo Health" on pages and in emails."""
+    run("seed_demo")
+    project = Project.objects.get(slug="demo")
+    assert project.name == project.brand_name == "Demo Health"
+    client.force_login(User.objects.get(email="owner@demo.test"))
+    html = client.get(f"/portal/{project.slug}/users/").content.decode()
+    assert "Demo Health" in html and ">Demo<" not in html and "· Demo ·" not in html
+    # A demo seeded before keeps its data and gets the one name.
+    Project.objects.filter(pk=project.pk).update(name="Demo", display_name="Demo Health")
+    run("seed_demo")
+    project.refresh_from_db()
+    assert project.name == project.brand_name == "Demo Health" and project.display_name == ""
+
+
 def test_seed_demo_reset_owner_password():
     run("seed_demo")
     output = run("seed_demo", "--reset-owner-password")

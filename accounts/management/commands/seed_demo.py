@@ -1,4 +1,4 @@
-"""Idempotent demo data for `make run`: a "Demo" project with an owner, members and a policy."""
+"""Idempotent demo data for `make run`: a "Demo Health" project with an owner, members and a policy."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from accounts.services import (
     access_policy_create,
     membership_create,
     project_create,
+    project_update,
     user_get_or_create,
 )
 from audit.context import Actor
 
+DEMO_NAME = "Demo Health"
 DEMO_SLUG = "demo"
 OWNER_EMAIL = "owner@demo.test"
 MEMBERS = [
@@ -39,7 +41,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset_owner_password: bool = False, **options) -> None:
         base_url = app_settings.APP_BASE_URL
-        if Project.objects.filter(slug=DEMO_SLUG).exists():
+        existing = Project.objects.filter(slug=DEMO_SLUG).first()
+        if existing is not None:
+            if existing.name == "Demo" and existing.display_name == DEMO_NAME:
+                # Seeded before the demo had one name ("Demo" in the portal, "Demo Health" elsewhere).
+                project_update(project=existing, actor=Actor.system(), name=DEMO_NAME, display_name="")
             if reset_owner_password:
                 owner = User.objects.get(email=OWNER_EMAIL)
                 password = secrets.token_urlsafe(10)
@@ -62,11 +68,11 @@ class Command(BaseCommand):
             owner.set_password(password)
             owner.save(update_fields=["password"])
             project = project_create(
-                name="Demo",
+                # One name everywhere (portal, sign-in page, emails): no separate display name.
+                name=DEMO_NAME,
                 slug=DEMO_SLUG,
                 owner=owner,
                 actor=actor,
-                display_name="Demo Health",
                 support_email="support@demo.test",
             )
             policy = access_policy_create(
