@@ -53,6 +53,9 @@ MEMBERSHIP_MFA_RESET = Flash(
 MEMBERSHIP_SIGNED_OUT = Flash(
     messages.SUCCESS, _("Signed {user} out of this project: its apps' tokens and consents are revoked.")
 )
+MEMBERSHIP_UNLOCKED = Flash(
+    messages.SUCCESS, _("{user} can sign in again: the lock after failed attempts is lifted.")
+)
 PROJECT_SAVED = Flash(messages.SUCCESS, _("Saved the project's settings."))
 MEMBERSHIP_DEACTIVATED = Flash(messages.SUCCESS, _("{user} was deactivated."))
 MEMBERSHIP_REACTIVATED = Flash(messages.SUCCESS, _("{user} was reactivated."))
