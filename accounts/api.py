@@ -36,7 +36,7 @@ class ProjectListApi(APIView):
         tags=["projects"],
         operation_id="projects_list",
         summary="Projects you are an active member of",
-        responses={200: OutputSerializer(many=True), **error_responses(401)},
+        responses={200: OutputSerializer(many=True), **error_responses(401, 404)},  # 404: no such page
     )
     def get(self, request: Request) -> Response:
         projects = api_helpers.project_list_for_caller(

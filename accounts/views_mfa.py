@@ -21,8 +21,10 @@ ENROLMENT_REQUIRED_KEY = "_accounts_mfa_enrolment_required"
 ENROLMENT_NEXT_KEY = "_accounts_mfa_enrolment_next"
 
 
-def _safe_next(request: HttpRequest) -> str:
-    candidate = request.GET.get("next", "")
+def _safe_next(request: HttpRequest, candidate: str | None = None) -> str:
+    """`candidate` (default: the `next` parameter) if it is a path on this site, else ""."""
+    if candidate is None:
+        candidate = request.GET.get("next", "")
     allowed = url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
@@ -51,5 +53,6 @@ class EnrolmentContinueView(LoginRequiredMixin, View):
     """Back to where the person was going before enrolment (kept in the session), else home."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        next_url = request.session.pop(ENROLMENT_NEXT_KEY, "")
+        # Checked again on the way out: only a path on this site is ever followed.
+        next_url = _safe_next(request, str(request.session.pop(ENROLMENT_NEXT_KEY, "") or ""))
         return redirect(next_url or "portal:home")

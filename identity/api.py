@@ -108,6 +108,10 @@ class ProjectAdminApi(APIView):
     # A member without an admin role: 403 `permission_denied`.
     # (Comments, not a docstring: drf-spectacular would copy a docstring into every operation.)
 
+    # Every list of a project is paginated (`paginated_response`); drf-spectacular documents a
+    # `many=True` 200 as the pagination envelope only when the view names its paginator.
+    pagination_class = Pagination
+
     # Set by initial() before any handler runs.
     project: Project
     my_membership: Membership
