@@ -24,6 +24,7 @@ from accounts.services.lockout import account_locked_until
 from audit import selectors as audit_selectors
 from audit.exports import audit_csv_response
 from audit.forms import AuditFilterForm
+from audit.presentation import audit_events_describe
 from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
@@ -317,11 +318,13 @@ class AuditLogView(ProjectAdminView):
             events = audit_selectors.audit_event_list(project=self.project, **filters.filters())
         if self.export:
             return audit_csv_response(events, filename=f"audit-{self.project.slug}.csv")
+        page = paginate(request, events)
+        page.object_list = audit_events_describe(page.object_list, project=self.project)
         return self.render(
             request,
             "portal/audit/list.html",
             {
-                "page": paginate(request, events),
+                "page": page,
                 "filters": filters,
                 "query_string": query_without_page(request),
             },

@@ -147,3 +147,66 @@ def test_a_policy_gets_rules_added_before_it_is_saved_and_typos_are_named(page, 
     expect(page.get_by_role("status")).to_contain_text("Ward nurses")
     policy = AccessPolicy.objects.get(name="Ward nurses")
     assert [str(rule) for rule in policy.rules.all()] == ["Patient.rs", "Observation.rs"]
+
+
+NO_PAGE_SCROLL = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.fixture
+def busy_clinic(clinic):
+    """The clinic with what makes pages wide: long names, members, a policy, audit events."""
+    from accounts.services import access_policy_create, project_update
+    from tests.factories import MembershipFactory, UserFactory
+
+    actor = Actor(user=clinic["owner"])
+    policy = access_policy_create(
+        project=clinic["project"],
+        name="Clinician",
+        actor=actor,
+        rules=[{"resource_type": "Patient", "interactions": "rs", "criteria": "organization=%org"}],
+    )
+    project_update(project=clinic["project"], actor=actor, display_name="Lab", default_access_policy=policy)
+    for n in range(3):
+        MembershipFactory(
+            project=clinic["project"],
+            user=UserFactory(email=f"a.very.long.address.number{n}@a-long-hospital-domain.example"),
+            external_id=f"okta|00u{n}aaaaaaaaaaaaaaaaaaa",
+        )
+    invitation_create(project=clinic["project"], actor=actor, data=InviteInput(external_id="okta|new"))
+    return {**clinic, "policy": policy}
+
+
+def test_no_page_scrolls_sideways_at_390_px_and_the_header_links_stay_on_screen(page, sign_in, busy_clinic):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in("owner@east.test")
+    slug = busy_clinic["project"].slug
+    for path in (
+        f"/portal/{slug}/users/",
+        f"/portal/{slug}/invitations/",
+        f"/portal/{slug}/policies/",
+        f"/portal/{slug}/policies/new/",
+        f"/portal/{slug}/clients/new/",
+        f"/portal/{slug}/outbox/",
+        f"/portal/{slug}/audit/",
+        f"/portal/{slug}/settings/",
+        "/account/connected-apps/",
+    ):
+        page.goto(path)
+        assert page.evaluate(NO_PAGE_SCROLL) <= 0, path
+        for link in page.get_by_role("navigation", name="Account").get_by_role("link").all():
+            box = link.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (path, link.inner_text())
+
+
+def test_the_audit_page_fits_1366_px_and_its_details_read_as_changes(page, sign_in, busy_clinic):
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in("owner@east.test")
+    page.goto(f"/portal/{busy_clinic['project'].slug}/audit/")
+    assert page.evaluate(NO_PAGE_SCROLL) <= 0
+    table = page.locator("table.audit")
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    row = page.get_by_role("row").filter(has_text="Project updated").first
+    expect(row).to_contain_text("display_name: '' → 'Lab'")
+    expect(row).to_contain_text("default_access_policy: none → 'Clinician'")
+    expect(page.locator("table.audit")).not_to_contain_text(str(busy_clinic["policy"].pk))
+    expect(page.locator("table.audit")).not_to_contain_text("{'")
