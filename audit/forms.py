@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django import forms
 
 from audit.models import AuditAction, AuditOutcome
@@ -18,6 +20,23 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *AuditOutcome.choices])
     since = forms.DateTimeField(required=False, help_text="From this moment (ISO 8601, UTC if no offset).")
     until = forms.DateTimeField(required=False, help_text="Before this moment.")
+
+    def _utc(self, name: str) -> datetime | None:
+        """The moment in UTC: Python reads offsets up to ±24 h, PostgreSQL only up to ±15:59, and
+        a moment near year 1 or 9999 may not exist in UTC at all; both are a field error, not a 500."""
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Out of range.", code="invalid") from None
+
+    def clean_since(self) -> datetime | None:
+        return self._utc("since")
+
+    def clean_until(self) -> datetime | None:
+        return self._utc("until")
 
     def clean(self):
         super().clean()

@@ -18,6 +18,7 @@ from django.urls import reverse
 from accounts.models import AccessPolicy, Project, User
 from accounts.services.invitations import InviteInput, invitation_create
 from audit.context import Actor
+from audit.services import audit_record
 from federation.models import IdentityProvider
 from oauth.models import Client as OAuthClient
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
@@ -47,6 +48,15 @@ def hostile(settings):
     for model in (AccessPolicy, OAuthClient, WebhookEndpoint, IdentityProvider):
         model._default_manager.filter(project=project).update(name=NAME[:100])
     project.refresh_from_db()
+    # the audit log shows labels and details as they were written (a name before a rename, a user agent)
+    audit_record(
+        action="access_policy.updated",
+        actor=Actor(user=world["admin"], ip_address="203.0.113.7", user_agent=PAYLOADS[2]),
+        project=project,
+        target=world["objects"][-1],
+        target_label=NAME[:255],
+        details={"name": PAYLOADS[0], "changes": {"name": [PAYLOADS[1], PAYLOADS[0]]}},
+    )
     return project, world
 
 

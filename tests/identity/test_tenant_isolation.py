@@ -269,3 +269,52 @@ def test_home_and_project_list_show_only_own_projects(admin_client, project, oth
     listed = admin_client.get(reverse("api-projects")).json()
     ids = {item["id"] for item in listed.get("results", listed if isinstance(listed, list) else [])}
     assert str(other_project.pk) not in ids and str(project.pk) in ids
+
+
+# --- ids in request bodies -----------------------------------------------------------------------
+
+
+def test_no_body_field_names_another_projects_object(tenants):
+    """Ids sent in a body (a policy, a member, a client) of project B are refused by project A's
+    API like unknown ones (400 naming the field), and nothing of B is used or changed."""
+    mine, theirs = tenants
+    project_id = mine["values"]["project_id"]
+    their_policy = str(theirs["values"]["policy_id"])
+    their_client = next(o for o in theirs["objects"] if o.__class__.__name__ == "Client")
+    base = f"/api/v1/projects/{project_id}"
+    attempts = [
+        ("patch", f"{base}/memberships/{mine['values']['membership_id']}/", {"access_policy": their_policy}),
+        ("post", f"{base}/invites/", {"email": "new@example.test", "access_policy": their_policy}),
+        (
+            "post",
+            f"{base}/clients/",
+            {"name": "New", "grant_types": ["client_credentials"], "access_policy": their_policy},
+        ),
+        (
+            "put",
+            f"{base}/clients/{mine['values']['client_pk']}/",
+            {
+                "name": "Web app",
+                "grant_types": ["authorization_code"],
+                "redirect_uris": ["https://app.test/cb"],
+                "access_policy": their_policy,
+            },
+        ),
+        ("patch", f"{base}/settings/", {"default_access_policy": their_policy}),
+        ("post", f"{base}/access-simulator/", {"membership_id": str(theirs["values"]["membership_id"])}),
+        ("post", f"{base}/access-simulator/", {"client_id": their_client.client_id}),
+        (
+            "post",
+            f"{base}/webhook-endpoints/",
+            {"name": "Basic", "scheme": "basic", "handler": "generic", "client_id": their_client.client_id},
+        ),
+    ]
+    client = Client()
+    client.force_login(mine["admin"])
+    before = snapshot(theirs["project"], theirs["objects"])
+    for method, url, body in attempts:
+        response = getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, (method, url, body, response.content[:300])
+        error = response.json()["error"]
+        assert error["code"] == "validation_failed" and error["fields"], (url, error)
+    assert snapshot(theirs["project"], theirs["objects"]) == before
