@@ -210,3 +210,47 @@ def test_the_audit_page_fits_1366_px_and_its_details_read_as_changes(page, sign_
     expect(row).to_contain_text("default_access_policy: none → 'Clinician'")
     expect(page.locator("table.audit")).not_to_contain_text(str(busy_clinic["policy"].pk))
     expect(page.locator("table.audit")).not_to_contain_text("{'")
+
+
+def test_a_deactivated_member_sees_the_products_not_found_page(page, sign_in, clinic, settings):
+    from tests.factories import MembershipFactory, UserFactory
+
+    settings.DEBUG = True  # as `make run`: Django's own debug page used to show
+    MembershipFactory(
+        project=clinic["project"], role=Role.ADMIN, is_active=False, user=UserFactory(email="gone@east.test")
+    )
+    sign_in("gone@east.test")
+    page.goto(f"/portal/{clinic['project'].slug}/users/")
+    expect(page.get_by_role("heading", name="404 – Not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to your projects")).to_be_visible()
+    expect(page.get_by_text("URLconf")).to_have_count(0)
+    page.goto("/portal/switch/?project=no-such-project")
+    expect(page.get_by_role("heading", name="404 – Not found")).to_be_visible()
+
+
+def test_invited_people_read_as_invited_and_a_bulk_upload_counts_them_right(page, sign_in, clinic, tmp_path):
+    sign_in("owner@east.test")
+    slug = clinic["project"].slug
+    csv = tmp_path / "people.csv"
+    csv.write_text("email,external_id,first_name\n,okta|00u7,Kim\nnew@east.test,,Nia\n", encoding="utf-8")
+    page.goto(f"/portal/{slug}/users/invite/bulk/")
+    page.get_by_label("File").set_input_files(str(csv))
+    page.get_by_role("button", name=re.compile("Upload|Invite|Start")).click()
+    expect(page.get_by_text(re.compile("Finished"))).to_be_visible()
+    details = page.locator("dl.details")
+    expect(
+        details.locator("dt", has_text="Invited (new accounts)").locator("xpath=following-sibling::dd[1]")
+    ).to_have_text("2")
+    expect(
+        details.locator("dt", has_text="Added (existing accounts)").locator("xpath=following-sibling::dd[1]")
+    ).to_have_text("0")
+
+    page.goto(f"/portal/{slug}/users/")
+    for who in ("okta|00u7", "new@east.test"):
+        expect(page.get_by_role("row").filter(has_text=who)).to_contain_text("Invited")
+    expect(page.get_by_role("row").filter(has_text="owner@east.test")).to_contain_text("Active")
+    page.goto(f"/portal/{slug}/invitations/")
+    kim = page.get_by_role("row").filter(has_text="okta|00u7")
+    expect(kim).to_contain_text("Pending")
+    expect(kim).to_contain_text("Not sent: no email address")
+    expect(kim).not_to_contain_text("Accepted")
