@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's sessions and passkey pages load it
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -314,6 +315,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP inside the network
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if not PRODUCTION else 31536000)
+# No script reads the CSRF cookie (forms carry the token; the API docs page gets it rendered in),
+# so scripts may not read it either. Lax, like the session cookie: OAuth redirects from clients'
+# sites are top-level navigations that must carry the session.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# Browser security headers (identity/middleware.py, docs/SECURITY.md). COOP: our pages share no
+# window with other sites' pages (a client that opens sign-in in a pop-up gets no window.opener
+# back; "same-origin-allow-popups" or "unsafe-none" would allow it). CORP: no other site may embed
+# our responses (no-cors); CORS fetches are not affected.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = env_str("SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
+CROSS_ORIGIN_RESOURCE_POLICY = env_str("CROSS_ORIGIN_RESOURCE_POLICY", "same-origin")
+if PRODUCTION:  # static files answer before the middleware: WhiteNoise adds the same headers
+    from identity.middleware import static_file_headers
+
+    WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
