@@ -254,3 +254,34 @@ def test_invited_people_read_as_invited_and_a_bulk_upload_counts_them_right(page
     expect(kim).to_contain_text("Pending")
     expect(kim).to_contain_text("Not sent: no email address")
     expect(kim).not_to_contain_text("Accepted")
+
+
+def test_add_rule_works_without_javascript_too(browser, live_server, clinic, settings):
+    """The server answers "Add rule" with the rows typed so far and one more, nothing saved."""
+    from django.test import Client as DjangoClient
+
+    from accounts.models import AccessPolicy
+
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        django_client = DjangoClient()
+        django_client.force_login(clinic["owner"])
+        cookie = django_client.cookies[settings.SESSION_COOKIE_NAME]
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"/portal/{clinic['project'].slug}/policies/new/")
+        page.get_by_label("Name", exact=True).fill("No script")
+        page.get_by_label("Resource type, rule 1").fill("Patient")
+        page.get_by_label("Interactions, rule 1").fill("r")
+        page.get_by_role("button", name="Add rule").click()
+        expect(page.get_by_label("Resource type, rule 2")).to_be_visible()
+        expect(page.get_by_label("Resource type, rule 1")).to_have_value("Patient")
+        assert not AccessPolicy.objects.filter(name="No script").exists()
+        page.get_by_label("Resource type, rule 2").fill("Observation")
+        page.get_by_label("Interactions, rule 2").fill("rs")
+        page.get_by_role("button", name="Save policy").click()
+        expect(page).to_have_url(re.compile(r"/policies/[0-9a-f-]{36}/$"))
+        policy = AccessPolicy.objects.get(name="No script")
+        assert [str(rule) for rule in policy.rules.all()] == ["Patient.r", "Observation.rs"]
+    finally:
+        context.close()
