@@ -1,6 +1,11 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "identity.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from identity.handlers import Application  # noqa: E402  (needs the app registry)
+
+# Like get_wsgi_application(), with a short middleware stack for the OAuth protocol endpoints.
+application = Application()

@@ -7,15 +7,12 @@ JWT form lets resource servers verify it offline against the JWKS.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 
-from jwcrypto import jwt
-
 from oauth.app_settings import app_settings
 from oauth.constants import GrantType
-from oauth.keys import signing_key_active
+from oauth.keys import jws_sign, signing_key_active
 
 
 def token_checksum(value: str) -> str:
@@ -68,12 +65,10 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         "jti": jti,
         "project": str(client.project_id),
     }
-    key = signing_key_active("RS256")
-    token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.kid}, claims=json.dumps(claims))
-    token.make_signed_token(key.jwk)
+    token = jws_sign(signing_key_active("RS256"), header={"typ": "at+jwt"}, claims=claims)
     request.access_token_jti = jti
     request.access_token_expires_in = claims["exp"] - now
-    return token.serialize()
+    return token
 
 
 def expires_in(request) -> int:

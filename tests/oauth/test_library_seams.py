@@ -49,6 +49,7 @@ DOT_PRIVATE = [
     (OAuth2Validator, "_load_id_token", False),
     (OAuth2Validator, "_set_token_value", False),
     (OAuth2Validator, "_save_id_token", False),
+    (OAuth2Validator, "_save_bearer_token", False),
     (dot_views.UserInfoView, "_create_userinfo_response", True),
 ]
 EXPECTED_SHAPES = {
@@ -57,6 +58,7 @@ EXPECTED_SHAPES = {
     "_load_id_token": ["self", "token"],
     "_set_token_value": ["self", "token_instance", "raw_token"],
     "_save_id_token": ["self", "jti", "request", "expires", "args", "kwargs"],
+    "_save_bearer_token": ["self", "token", "request", "args", "kwargs"],
     "_create_userinfo_response": ["self", "request"],
 }
 
@@ -85,6 +87,15 @@ def test_methods_we_replace_whole_are_unchanged_in_dot(name):
         f"DOT's OAuth2Validator.{name} changed ({VERSIONS}): re-read it, carry the change into "
         "oauth/validators.py, then update FINGERPRINTS"
     )
+
+
+def test_dot_token_view_response_we_replace_is_unchanged():
+    """oauth/views.py TokenView replaces DOT's authorization_flow_token_response (without its
+    read-back of the token, made only to send app_authorized) while nobody listens to that signal."""
+    source = inspect.getsource(dot_views.TokenView.authorization_flow_token_response)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "82abd9808f7a91785c1b83f8a9ed73a03316328acf8dbacef8120d4f1c723c59"
+    ), f"DOT's TokenView.authorization_flow_token_response changed ({VERSIONS}): re-read it"
 
 
 @pytest.mark.parametrize(
