@@ -10,6 +10,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and projects"
     # Routed by accounts/portal_urls.py. The outbox pages are here until notifications has its own.
     portal_sections = (
+        PortalSection("overview", _("Overview"), "portal:project", order=5),
         PortalSection("users", _("Users"), "portal:users", order=10),
         PortalSection("invitations", _("Invitations"), "portal:invitations", order=20),
         PortalSection("policies", _("Access policies"), "portal:policies", order=30),

@@ -48,12 +48,27 @@ class MembershipForm(forms.Form):
         help_text="A reference such as Practitioner/123.",
     )
 
-    def __init__(self, *args, project: Project, **kwargs) -> None:
+    def __init__(
+        self, *args, project: Project, may_change_role: bool = True, may_grant_owner: bool = True, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["access_policy"].queryset = AccessPolicy.objects.filter(project=project).order_by("name")
+        # (an owner's own role stays in the list when it is shown, not offered)
+        _offer_roles(self.fields["role"], may_grant_owner=may_grant_owner or not may_change_role)
+        if not may_change_role:
+            # An owner's role, seen by an admin: shown, not offered (accounts.selectors.actor_may;
+            # the service refuses anyway). A disabled field keeps its initial value.
+            self.fields["role"].disabled = True
+            self.fields["role"].help_text = "Only an owner can change an owner's role."
 
     def clean_access_parameters(self) -> dict[str, str]:
         return access_parameters_parse(self.cleaned_data.get("access_parameters") or "")
+
+
+def _offer_roles(field: forms.Field, *, may_grant_owner: bool) -> None:
+    """Only owners are offered the owner role (accounts.selectors.actor_may_grant_owner)."""
+    if not may_grant_owner:
+        cast(forms.ChoiceField, field).choices = [(v, label) for v, label in Role.choices if v != Role.OWNER]
 
 
 class AccessPolicyForm(forms.Form):
@@ -194,9 +209,10 @@ class InviteForm(forms.Form):
     send_email = forms.BooleanField(required=False, initial=True, label="Send the welcome email")
     upsert = forms.BooleanField(required=False, label="If already a member, update the membership instead")
 
-    def __init__(self, *args, project: Project, **kwargs) -> None:
+    def __init__(self, *args, project: Project, may_grant_owner: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["access_policy"].queryset = AccessPolicy.objects.filter(project=project).order_by("name")
+        _offer_roles(self.fields["role"], may_grant_owner=may_grant_owner)
 
     def clean_access_parameters(self) -> dict[str, str]:
         return access_parameters_parse(self.cleaned_data.get("access_parameters") or "")

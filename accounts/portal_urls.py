@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_overview
 from accounts import views_invitations as inv
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("switch/", views.SwitchProjectView.as_view(), name="switch"),
-    path("<slug:project_slug>/", views.ProjectHomeView.as_view(), name="project"),
+    path("<slug:project_slug>/", views_overview.ProjectOverviewView.as_view(), name="project"),
     path("<slug:project_slug>/users/", views.UserListView.as_view(), name="users"),
     path("<slug:project_slug>/settings/", views.ProjectSettingsView.as_view(), name="project_settings"),
     path(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from django.apps import apps
@@ -10,8 +13,11 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
-from accounts.models import ADMIN_ROLES, AccessPolicy, Membership, Project, User
+from accounts.models import ADMIN_ROLES, AccessPolicy, Membership, Project, Role, User
 from identity.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from audit.context import Actor
 
 MEMBERSHIP_SORTS = {
     "name": ("user__first_name", "user__last_name"),
@@ -325,3 +331,126 @@ def membership_fhir_user(*, user, project: Project) -> str | None:
         .first()
     )
     return f"{project.fhir_base_url}/{profile}" if profile else None
+
+
+# --- What an actor may do (the owner-only rules) ---------------------------------------------------
+# One place: services refuse with these (accounts.services.memberships, .mfa, .invitations) and the
+# portal offers only what they allow (`member_permissions` on the user and invitation pages).
+
+
+class MemberAction(StrEnum):
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    CHANGE_ROLE = "change_role"
+    MFA_RESET = "mfa_reset"
+    REVOKE_INVITATION = "revoke_invitation"
+    SIGN_OUT = "sign_out"
+    UNLOCK = "unlock"
+
+
+# Actions on an owner's membership that only owners take (admins take them on everyone else).
+# Making someone an owner is an owner's too (`actor_may_grant_owner`).
+OWNER_ONLY_ON_OWNERS = frozenset(
+    {
+        MemberAction.DEACTIVATE,
+        MemberAction.REACTIVATE,
+        MemberAction.CHANGE_ROLE,
+        MemberAction.MFA_RESET,
+        MemberAction.REVOKE_INVITATION,
+    }
+)
+
+
+def actor_is_owner(*, project: Project, actor: Actor, actor_membership: Membership | None = None) -> bool:
+    """Whether `actor` has an owner's rights in `project`: operators' commands (system actors),
+    superusers, an active owner. An automation client is at most an admin. `actor_membership`
+    (the acting user's own membership, when the page already holds it) saves the query."""
+    if actor.is_system:
+        return True
+    if actor.user is None:
+        return False
+    if actor.user.is_superuser:
+        return True
+    if actor_membership is not None and actor_membership.user_id == actor.user.pk:
+        return actor_membership.is_active and actor_membership.role == Role.OWNER
+    return Membership.objects.filter(
+        project=project, user=actor.user, role=Role.OWNER, is_active=True
+    ).exists()
+
+
+def actor_may_grant_owner(
+    *, project: Project, actor: Actor, actor_membership: Membership | None = None
+) -> bool:
+    """May `actor` make someone an owner (or invite one)? Owners only."""
+    return actor_is_owner(project=project, actor=actor, actor_membership=actor_membership)
+
+
+def actor_may(
+    *, actor: Actor, action: MemberAction, membership: Membership, actor_membership: Membership | None = None
+) -> bool:
+    """May `actor` take `action` on `membership` (of the actor's project)? Owners act on
+    everyone; admins on everyone but owners for the actions in OWNER_ONLY_ON_OWNERS."""
+    if action in OWNER_ONLY_ON_OWNERS and membership.role == Role.OWNER:
+        return actor_is_owner(project=membership.project, actor=actor, actor_membership=actor_membership)
+    return True
+
+
+@dataclass(frozen=True)
+class MemberPermissions:
+    """What the portal offers the acting admin on one membership (templates: `may.deactivate`)."""
+
+    deactivate: bool
+    reactivate: bool
+    change_role: bool
+    grant_owner: bool
+    mfa_reset: bool
+    revoke_invitation: bool
+    sign_out: bool
+    unlock: bool
+
+
+def member_permissions(
+    *, actor: Actor, membership: Membership, actor_membership: Membership | None = None
+) -> MemberPermissions:
+    """`actor_may` for every MemberAction on `membership`, with at most one query."""
+    is_owner = actor_is_owner(project=membership.project, actor=actor, actor_membership=actor_membership)
+    owner_target = membership.role == Role.OWNER
+
+    def may(action: MemberAction) -> bool:
+        return is_owner or not (owner_target and action in OWNER_ONLY_ON_OWNERS)
+
+    return MemberPermissions(
+        deactivate=may(MemberAction.DEACTIVATE),
+        reactivate=may(MemberAction.REACTIVATE),
+        change_role=may(MemberAction.CHANGE_ROLE),
+        grant_owner=is_owner,
+        mfa_reset=may(MemberAction.MFA_RESET),
+        revoke_invitation=may(MemberAction.REVOKE_INVITATION),
+        sign_out=may(MemberAction.SIGN_OUT),
+        unlock=may(MemberAction.UNLOCK),
+    )
+
+
+def membership_counts(*, project: Project) -> dict[str, dict[str, int]]:
+    """Members of `project` by role and status, for its overview: {role: {"active", "invited",
+    "deactivated", "total"}} plus "all". Invited = not yet accepted (`membership_list`'s
+    `awaiting_acceptance`). One query whatever the project's size."""
+    rows = (
+        membership_list(project=project)
+        .order_by()
+        .values("role")
+        .annotate(
+            active=Count("pk", filter=Q(is_active=True, awaiting_acceptance=False)),
+            invited=Count("pk", filter=Q(is_active=True, awaiting_acceptance=True)),
+            deactivated=Count("pk", filter=Q(is_active=False)),
+        )
+    )
+    statuses = ("active", "invited", "deactivated")
+    counts = {role: dict.fromkeys((*statuses, "total"), 0) for role in (*Role.values, "all")}
+    for row in rows:
+        for status in statuses:
+            counts[row["role"]][status] += row[status]
+            counts["all"][status] += row[status]
+    for numbers in counts.values():
+        numbers["total"] = sum(numbers[status] for status in statuses)
+    return counts

@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views import View
 
@@ -27,7 +28,14 @@ from audit.forms import AuditFilterForm
 from audit.presentation import audit_events_describe
 from identity import flash
 from identity.errors import ApplicationError
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    ProjectAdminView,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+)
 
 
 class HomeView(LoginRequiredMixin, View):
@@ -47,11 +55,6 @@ class SwitchProjectView(LoginRequiredMixin, View):
         slug = request.GET.get("project", "")
         project, _ = selectors.project_get_for_admin(user=request.user, slug=slug)
         return redirect("portal:users", project_slug=project.slug)
-
-
-class ProjectHomeView(ProjectAdminView):
-    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        return redirect("portal:users", project_slug=self.project.slug)
 
 
 class UserListView(ProjectAdminView):
@@ -94,6 +97,21 @@ class UserListView(ProjectAdminView):
 class MembershipDetailView(ProjectAdminView):
     section = "users"
 
+    def _may(self, membership) -> selectors.MemberPermissions:
+        return selectors.member_permissions(
+            actor=self.actor, membership=membership, actor_membership=self.my_membership
+        )
+
+    def _form(self, membership, data=None, initial=None) -> MembershipForm:
+        may = self._may(membership)
+        return MembershipForm(
+            data,
+            project=self.project,
+            initial=initial or {"role": membership.role},
+            may_change_role=may.change_role,
+            may_grant_owner=may.grant_owner,
+        )
+
     def _context(self, membership, form) -> dict:
         events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[
             :10
@@ -109,12 +127,13 @@ class MembershipDetailView(ProjectAdminView):
             "sessions": sessions,
             "mfa_factors": selectors.member_mfa_factors(memberships=[membership]).get(membership.user_id, []),
             "locked_until": account_locked_until(user=membership.user),
+            "may": self._may(membership),
         }
 
     def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)
-        form = MembershipForm(
-            project=self.project,
+        form = self._form(
+            membership,
             initial={
                 "role": membership.role,
                 "access_policy": membership.access_policy,
@@ -127,7 +146,7 @@ class MembershipDetailView(ProjectAdminView):
 
     def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
         membership = selectors.membership_get(project=self.project, membership_id=membership_id)
-        form = MembershipForm(request.POST, project=self.project)
+        form = self._form(membership, request.POST)
         if form.is_valid():
             try:
                 services.membership_update(membership=membership, actor=self.actor, **form.cleaned_data)
@@ -141,65 +160,169 @@ class MembershipDetailView(ProjectAdminView):
         return self.render(request, "portal/users/detail.html", self._context(membership, form), status=400)
 
 
-class MembershipSignOutView(ProjectAdminView):
-    """POST-only: sign the member out of the project (its apps' tokens and consents go)."""
+def _person(membership) -> str:
+    """A member in plain words: "Ada Lovelace (ada@example.com)", or what is known of them."""
+    user = membership.user
+    name, email = user.get_full_name(), user.email or membership.external_id
+    return f"{name} ({email})" if name and email else name or email or str(user)
+
+
+class MembershipActionView(ConfirmActionMixin, ProjectAdminView):
+    """A destructive or security action on one member: GET asks (identity.portal.Confirmation),
+    POST does it and goes back to the member's page."""
 
     section = "users"
+
+    def membership(self, membership_id):
+        return selectors.membership_get(project=self.project, membership_id=membership_id)
+
+    def may(self, membership) -> selectors.MemberPermissions:
+        return selectors.member_permissions(
+            actor=self.actor, membership=membership, actor_membership=self.my_membership
+        )
+
+    def back_url(self, membership) -> str:
+        return reverse(
+            "portal:membership", kwargs={"project_slug": self.project.slug, "membership_id": membership.pk}
+        )
+
+    def back(self, membership, status: int = 302) -> HttpResponse:
+        response = HttpResponseRedirect(self.back_url(membership))
+        response.status_code = status
+        return response
+
+
+class MembershipSignOutView(MembershipActionView):
+    """Sign the member out of the project (its apps' tokens and consents go)."""
+
+    def confirmation(self, *, membership_id) -> Confirmation:
+        membership = self.membership(membership_id)
+        brand = self.project.brand_name
+        return Confirmation(
+            title=f"Sign {_person(membership)} out of {brand}?",
+            affects=f"{_person(membership)} stays a member of {brand}.",
+            consequences=[
+                f"Every access and refresh token {brand}'s apps hold for them is revoked at once.",
+                f"Their consents to {brand}'s apps are forgotten: each app asks them again.",
+                "They can sign in again straight away; to stop that, deactivate them instead.",
+            ],
+            undo="Nothing is deleted; the apps simply need a new sign-in.",
+            button="Sign out of this project",
+            cancel_url=self.back_url(membership),
+        )
 
     def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
-        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = self.membership(membership_id)
         services.membership_sign_out(membership=membership, actor=self.actor)
         flash.flash(request, flash.MEMBERSHIP_SIGNED_OUT, user=membership.user)
-        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+        return self.back(membership)
 
 
-class MembershipMfaResetView(ProjectAdminView):
-    """GET asks for confirmation (what will happen); POST removes the member's second factors
-    (accounts.services.mfa.membership_mfa_reset)."""
+class MembershipMfaResetView(MembershipActionView):
+    """Remove the member's second factors (accounts.services.mfa.membership_mfa_reset)."""
 
-    section = "users"
-    template_name = "portal/users/mfa_reset.html"
+    def confirmation(self, *, membership_id) -> Confirmation:
+        from accounts.services.mfa import membership_mfa_reset_refusal
 
-    def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
-        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = self.membership(membership_id)
         factors = selectors.member_mfa_factors(memberships=[membership]).get(membership.user_id, [])
-        return self.render(request, self.template_name, {"membership": membership, "factors": factors})
+        refusal = membership_mfa_reset_refusal(membership=membership, actor=self.actor)
+        listed = f" ({', '.join(factors)})" if factors else ""
+        brand = self.project.brand_name
+        return Confirmation(
+            title="Reset two-factor authentication?",
+            affects=f"Every second factor of {_person(membership)}{listed}, and their recovery codes, is removed.",
+            consequences=[
+                "It also signs them out everywhere and revokes every token they hold.",
+                "They are emailed that it happened.",
+                f"{brand} requires two-factor authentication, so they set up a new factor when they next sign in."
+                if self.project.mfa_required
+                else "They can set up a new factor in My account after signing in.",
+                "Do this only when you are sure who asked: someone who took over their password could "
+                "use it to remove the second factor.",
+            ],
+            undo="This cannot be undone: the removed factors are gone.",
+            button="Reset two-factor authentication",
+            cancel_url=self.back_url(membership),
+            blockers=[refusal.message] if refusal is not None else [],
+        )
 
     def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
         from accounts.services.mfa import membership_mfa_reset
 
-        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = self.membership(membership_id)
         try:
             membership_mfa_reset(membership=membership, actor=self.actor)
         except ApplicationError as error:
             flash.flash_refusal(request, error)
         else:
             flash.flash(request, flash.MEMBERSHIP_MFA_RESET, user=membership.user)
-        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+        return self.back(membership)
 
 
-class MembershipUnlockView(ProjectAdminView):
-    """POST-only: lift the member's sign-in lock after failed attempts (audited)."""
+class MembershipUnlockView(MembershipActionView):
+    """Lift the member's sign-in lock after failed attempts (audited)."""
 
-    section = "users"
+    def confirmation(self, *, membership_id) -> Confirmation:
+        membership = self.membership(membership_id)
+        until = account_locked_until(user=membership.user)
+        return Confirmation(
+            title=f"Unlock sign-in for {_person(membership)}?",
+            affects=f"Signing in is locked until {until:%Y-%m-%d %H:%M} UTC after too many failed attempts."
+            if until
+            else "Signing in is not locked at the moment; unlocking also clears the delays after failed attempts.",
+            consequences=[
+                "Anyone who has their password can try to sign in again at once.",
+                "Do this only if you know the failed attempts were theirs.",
+            ],
+            undo="More failed attempts lock the account again.",
+            button="Unlock sign-in",
+            cancel_url=self.back_url(membership),
+        )
 
     def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
-        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = self.membership(membership_id)
         services.membership_unlock(membership=membership, actor=self.actor)
         flash.flash(request, flash.MEMBERSHIP_UNLOCKED, user=membership.user)
-        response = redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
-        response.status_code = 303
-        return response
+        return self.back(membership, status=303)
 
 
-class MembershipStatusView(ProjectAdminView):
-    """POST-only: deactivate or reactivate a membership."""
+class MembershipStatusView(MembershipActionView):
+    """Deactivate or reactivate a membership."""
 
-    section = "users"
     activate = False
 
+    def confirmation(self, *, membership_id) -> Confirmation:
+        membership = self.membership(membership_id)
+        may = self.may(membership)
+        brand, person = self.project.brand_name, _person(membership)
+        if self.activate:
+            return Confirmation(
+                title=f"Reactivate {person}?",
+                affects=f"{person} gets access to {brand} again, with their role and access policy.",
+                consequences=["Apps ask for their consent again before they get tokens."],
+                undo="You can deactivate them again at any time.",
+                button="Reactivate",
+                cancel_url=self.back_url(membership),
+                blockers=[] if may.reactivate else ["Only an owner can reactivate an owner."],
+                danger=False,
+            )
+        return Confirmation(
+            title=f"Deactivate {person}?",
+            affects=f"{person} loses access to {brand} at once.",
+            consequences=[
+                f"Every token {brand}'s apps hold for them is revoked, and their consents are forgotten.",
+                f"They can no longer sign in to {brand}'s apps; their account and any other projects "
+                "they belong to are not touched.",
+            ],
+            undo="You can reactivate them later; nothing about the membership is deleted.",
+            button="Deactivate",
+            cancel_url=self.back_url(membership),
+            blockers=[] if may.deactivate else ["Only an owner can deactivate an owner."],
+        )
+
     def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
-        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        membership = self.membership(membership_id)
         service = services.membership_reactivate if self.activate else services.membership_deactivate
         try:
             service(membership=membership, actor=self.actor)
@@ -208,7 +331,7 @@ class MembershipStatusView(ProjectAdminView):
         else:
             done = flash.MEMBERSHIP_REACTIVATED if self.activate else flash.MEMBERSHIP_DEACTIVATED
             flash.flash(request, done, user=membership.user)
-        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+        return self.back(membership)
 
 
 class PolicyListView(ProjectAdminView):
@@ -283,16 +406,30 @@ class PolicyEditView(ProjectAdminView):
         )
 
 
-class PolicyDeleteView(ProjectAdminView):
+class PolicyDeleteView(ConfirmActionMixin, ProjectAdminView):
     section = "policies"
 
-    def get(self, request: HttpRequest, project_slug: str, policy_id) -> HttpResponse:
+    def confirmation(self, *, policy_id) -> Confirmation:
         policy = selectors.access_policy_get(project=self.project, policy_id=policy_id)
         usage = access_policy_usage(policy)
-        return self.render(
-            request,
-            "portal/policies/delete.html",
-            {"policy": policy, "usage": usage, "in_use": any(usage.values())},
+        blockers = []
+        if usage["memberships"]:
+            blockers.append(f"Used by {usage['memberships']} membership{pluralize(usage['memberships'])}.")
+        if usage["clients"]:
+            blockers.append(f"Used by {usage['clients']} client{pluralize(usage['clients'])}.")
+        if usage["project_default"]:
+            blockers.append("It is the project's default policy.")
+        return Confirmation(
+            title=f"Delete “{policy.name}”?",
+            affects="This policy is in use." if blockers else "Nobody uses this policy.",
+            consequences=["The policy and its rules are deleted."],
+            undo="This cannot be undone.",
+            button="Delete policy",
+            cancel_url=reverse(
+                "portal:policy", kwargs={"project_slug": self.project.slug, "policy_id": policy.pk}
+            ),
+            blockers=blockers,
+            blocked_advice="Assign another policy first.",
         )
 
     def post(self, request: HttpRequest, project_slug: str, policy_id) -> HttpResponse:

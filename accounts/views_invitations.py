@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts import selectors
 from accounts.forms import BulkInviteForm, InviteForm
@@ -13,7 +14,14 @@ from identity import flash
 from identity.clock import clock
 from identity.errors import ApplicationError
 from identity.middleware import inline_style_sources
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    ProjectAdminView,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+)
 from notifications import selectors as outbox_selectors
 from notifications.app_settings import app_settings as outbox_settings
 from notifications.models import MessageKind, MessageStatus
@@ -23,13 +31,17 @@ from notifications.services import message_resend, message_resend_refusal
 class InviteView(ProjectAdminView):
     section = "users"
 
-    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        return self.render(
-            request, "portal/invitations/invite.html", {"form": InviteForm(project=self.project)}
+    def _form(self, data=None) -> InviteForm:
+        may_grant_owner = selectors.actor_may_grant_owner(
+            project=self.project, actor=self.actor, actor_membership=self.my_membership
         )
+        return InviteForm(data, project=self.project, may_grant_owner=may_grant_owner)
+
+    def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
+        return self.render(request, "portal/invitations/invite.html", {"form": self._form()})
 
     def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        form = InviteForm(request.POST, project=self.project)
+        form = self._form(request.POST)
         if form.is_valid():
             try:
                 result = invitation_create(
@@ -58,11 +70,20 @@ class InvitationListView(ProjectAdminView):
         status = request.GET.get("status", "")
         query = request.GET.get("q", "")
         invitations = selectors.invitation_list(project=self.project, status=status, query=query)
+        page = paginate(request, invitations)
+        page.object_list = list(page.object_list)
+        for invitation in page.object_list:  # Revoke is offered only where the service allows it
+            invitation.may_revoke = invitation.membership is None or selectors.actor_may(
+                actor=self.actor,
+                action=selectors.MemberAction.REVOKE_INVITATION,
+                membership=invitation.membership,
+                actor_membership=self.my_membership,
+            )
         return self.render(
             request,
             "portal/invitations/list.html",
             {
-                "page": paginate(request, invitations),
+                "page": page,
                 "status": status,
                 "q": query,
                 "now": clock.now(),
@@ -72,11 +93,42 @@ class InvitationListView(ProjectAdminView):
         )
 
 
-class InvitationActionView(ProjectAdminView):
-    """POST-only: resend or revoke an invitation."""
+class InvitationActionView(ConfirmActionMixin, ProjectAdminView):
+    """Resend (POST) or revoke an invitation (GET asks first, POST revokes)."""
 
     section = "invitations"
     action = "resend"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if self.action != "revoke":
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().get(request, *args, **kwargs)
+
+    def confirmation(self, *, invitation_id) -> Confirmation:
+        invitation = selectors.invitation_get(project=self.project, invitation_id=invitation_id)
+        who = invitation.email or (invitation.membership.external_id if invitation.membership else "")
+        may = invitation.membership is None or selectors.actor_may(
+            actor=self.actor,
+            action=selectors.MemberAction.REVOKE_INVITATION,
+            membership=invitation.membership,
+            actor_membership=self.my_membership,
+        )
+        consequences = [
+            "The link in the invitation stops working at once.",
+            f"Their membership of {self.project.brand_name} is deactivated: they cannot sign in to its apps.",
+        ]
+        if invitation.user.email:
+            consequences.append("They are emailed that the invitation was withdrawn.")
+        return Confirmation(
+            title=f"Revoke the invitation for {who or invitation.user}?",
+            affects=f"{invitation.user.get_full_name() or who} was invited "
+            f"{invitation.created_at:%Y-%m-%d} and has not accepted yet.",
+            consequences=consequences,
+            undo="This cannot be undone; to let them in later, invite them again.",
+            button="Revoke invitation",
+            cancel_url=reverse("portal:invitations", kwargs={"project_slug": self.project.slug}),
+            blockers=[] if may else ["Only an owner can revoke an owner's invitation."],
+        )
 
     def post(self, request: HttpRequest, project_slug: str, invitation_id) -> HttpResponse:
         invitation = selectors.invitation_get(project=self.project, invitation_id=invitation_id)

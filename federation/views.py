@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from federation import selectors, services
 from federation.forms import DomainClaimForm, IdentityProviderForm, identity_provider_initial
 from federation.models import IdentityProvider, ProviderKind
 from identity import flash
 from identity.errors import ApplicationError
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    ProjectAdminView,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+)
 
 
 def _input(data: dict) -> services.IdentityProviderInput:
@@ -129,13 +137,22 @@ class IdentityProviderTestView(IdentityProviderBaseView):
         return self.detail(request, idp, report=services.identity_provider_test(identity_provider=idp))
 
 
-class IdentityProviderDeleteView(IdentityProviderBaseView):
+class IdentityProviderDeleteView(ConfirmActionMixin, IdentityProviderBaseView):
     """GET asks for confirmation (naming the domains that stop routing); POST deletes."""
 
-    def get(self, request: HttpRequest, project_slug: str, idp_id) -> HttpResponse:
+    def confirmation(self, *, idp_id) -> Confirmation:
         idp = self.idp(idp_id)
-        return self.render(
-            request, "portal/idps/delete.html", {"idp": idp, "domains": list(idp.domains.order_by("domain"))}
+        domains = [claim.domain for claim in idp.domains.order_by("domain")]
+        consequences = [f"People can no longer sign in through {idp.name}; their accounts stay."]
+        if domains:
+            consequences.append(f"These domains stop routing to it: {', '.join(domains)}.")
+        return Confirmation(
+            title=f"Delete “{idp.name}”?",
+            affects=f"Everyone who signs in to {self.project.brand_name} through {idp.name}.",
+            consequences=consequences,
+            undo="Deleting it cannot be undone; to stop it for a while, untick Active instead.",
+            button="Delete identity provider",
+            cancel_url=reverse("portal:idp", kwargs={"project_slug": self.project.slug, "idp_id": idp.pk}),
         )
 
     def post(self, request: HttpRequest, project_slug: str, idp_id) -> HttpResponse:
@@ -162,10 +179,30 @@ class DomainClaimCreateView(IdentityProviderBaseView):
         return self.detail(request, idp, domain_form=form, status=400)
 
 
-class DomainClaimActionView(IdentityProviderBaseView):
-    """POST-only: verify a claim by DNS, or remove it."""
+class DomainClaimActionView(ConfirmActionMixin, IdentityProviderBaseView):
+    """Verify a claim by DNS (POST), or remove it (GET asks first, POST removes)."""
 
     action = "verify"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if self.action != "delete":
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().get(request, *args, **kwargs)
+
+    def confirmation(self, *, idp_id, domain_id) -> Confirmation:
+        idp = self.idp(idp_id)
+        claim = selectors.domain_claim_get(identity_provider=idp, domain_id=domain_id)
+        return Confirmation(
+            title=f"Remove {claim.domain} from “{idp.name}”?",
+            affects=f"People with an address at {claim.domain}.",
+            consequences=[
+                f"Their sign-in no longer routes to {idp.name}; they are asked for a password instead.",
+                f"{idp.name} no longer vouches for addresses at {claim.domain}.",
+            ],
+            undo="To route it again, claim the domain again and prove it by DNS.",
+            button="Remove domain",
+            cancel_url=reverse("portal:idp", kwargs={"project_slug": self.project.slug, "idp_id": idp.pk}),
+        )
 
     def post(self, request: HttpRequest, project_slug: str, idp_id, domain_id) -> HttpResponse:
         idp = self.idp(idp_id)

@@ -11,6 +11,8 @@ first use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -37,9 +39,15 @@ ACTOR_CLASS = "audit.context.Actor"
 
 __all__ = [
     "ComingSoonView",
+    "ConfirmActionMixin",
+    "Confirmation",
+    "OverviewItem",
+    "OverviewPanel",
     "PortalSection",
     "ProjectAdminView",
+    "confirmation_page",
     "form_add_service_error",
+    "overview_panels",
     "paginate",
     "portal_section",
     "portal_sections",
@@ -139,3 +147,109 @@ class ComingSoonView(ProjectAdminView):
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
         return self.render(request, "portal/coming.html", {"title": portal_section(self.section).title})
+
+
+# --- Safe actions: one confirmation page for every destructive or security action -----------------
+
+CONFIRM_TEMPLATE = "confirm.html"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the confirmation page of a destructive or security action says (templates/confirm.html).
+
+    Plain words, in this order: the question (`title`), who or what is affected (`affects`), what
+    happens (`consequences`: tokens, sessions, emails, one sentence each), whether it can be
+    undone (`undo`), then the danger button (`button`, a POST to `action_url`, default: the page's
+    own URL) and Cancel (`cancel_url`). `blockers` instead of the button when it cannot be done
+    now (a policy in use); `form` adds inputs posted with the button (a secret to set).
+    """
+
+    title: str
+    button: str
+    cancel_url: str
+    affects: str = ""
+    consequences: Sequence[str] = ()
+    undo: str = ""
+    blockers: Sequence[str] = ()
+    blocked_advice: str = ""
+    form: forms.BaseForm | None = None
+    hidden: dict[str, str] | None = None
+    action_url: str = ""
+    danger: bool = True
+
+
+def confirmation_page(
+    request: HttpRequest,
+    confirmation: Confirmation,
+    *,
+    view: ProjectAdminView | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The confirmation page: inside the project portal when `view` is a project page, else on
+    the site's own layout (My account pages). Changes nothing."""
+    context = {"confirm": confirmation}
+    if view is not None:
+        response = view.render(
+            request, CONFIRM_TEMPLATE, {**context, "base_template": "portal/base.html"}, status
+        )
+    else:
+        response = render(request, CONFIRM_TEMPLATE, {**context, "base_template": "base.html"}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ConfirmActionMixin:
+    """A destructive or security action at one URL: GET asks (the confirmation page, nothing
+    changes, works without JavaScript), POST does it. The detail page links to the URL instead of
+    posting to it. Subclasses say what the page says in `confirmation(**url kwargs)`; their
+    `post()` does the action. Used by every such action of the portal and My account."""
+
+    def confirmation(self, **kwargs: Any) -> Confirmation:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        kwargs.pop("project_slug", None)
+        confirmation = self.confirmation(**kwargs)
+        return confirmation_page(
+            request, confirmation, view=self if isinstance(self, ProjectAdminView) else None
+        )
+
+
+# --- A project's overview: panels contributed by apps ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewItem:
+    """One line of an overview panel: a count with the page that lists those things."""
+
+    label: str
+    value: int
+    url: str = ""
+    attention: bool = False  # a problem when non-zero (failed messages, failed sign-ins)
+
+
+@dataclass(frozen=True)
+class OverviewPanel:
+    """A box on a project's overview page (`portal:project`), with a link to its section."""
+
+    key: str
+    title: str
+    items: Sequence[OverviewItem] = ()
+    link_text: str = ""
+    link_url: str = ""
+    order: int = 100
+
+
+def overview_panels(*, project: Any) -> list[OverviewPanel]:
+    """The panels other apps add to a project's overview: each AppConfig may list
+    `portal_overview = ("app.module.function", …)`, functions `(*, project) -> OverviewPanel`
+    that answer with a fixed number of queries, tenant-scoped through their app's selectors."""
+    from django.apps import apps
+
+    panels = [
+        import_string(path)(project=project)
+        for config in apps.get_app_configs()
+        for path in getattr(config, "portal_overview", ())
+    ]
+    return sorted(panels, key=lambda panel: (panel.order, panel.key))

@@ -73,7 +73,18 @@ urlpatterns = [
         name="oauth-metadata",
     ),
     path("account/connected-apps/", oauth_views.ConnectedAppsView.as_view(), name="connected_apps"),
+    path(
+        "account/connected-apps/<str:client_id>/remove/",
+        oauth_views.ConnectedAppRemoveView.as_view(),
+        name="connected_app_remove",
+    ),
     path("account/sessions/", oauth_sessions.SessionsView.as_view(), name="sessions"),
+    path(
+        "account/sessions/end-others/",
+        oauth_sessions.SessionsEndOthersView.as_view(),
+        name="sessions_end_others",
+    ),
+    path("account/sessions/<str:sid>/end/", oauth_sessions.SessionEndView.as_view(), name="session_end"),
     path("account/sign-in-methods/", SignInMethodsView.as_view(), name="sign_in_methods"),
     path("account/two-factor/required/", EnrolmentRequiredView.as_view(), name="mfa_enrolment_required"),
     path("account/two-factor/continue/", EnrolmentContinueView.as_view(), name="mfa_enrolment_continue"),

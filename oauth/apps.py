@@ -14,6 +14,8 @@ class OAuthConfig(AppConfig):
         PortalSection("clients", _("Clients"), "portal:clients", order=40),
         PortalSection("simulator", _("Access simulator"), "portal:access_simulator", order=45),
     )
+    # Boxes on a project's overview page (identity.portal.overview_panels).
+    portal_overview = ("oauth.views_portal.client_overview",)
 
     def ready(self) -> None:
         from notifications.delivery import register_delivery_kind

@@ -58,6 +58,15 @@ def client_list(*, project, query: str = "", status: str = "") -> QuerySet[Clien
     return qs.order_by("name")
 
 
+def client_counts(*, project) -> dict[str, int]:
+    """How many clients `project` has, active and disabled: one query (the overview page)."""
+    return Client.objects.filter(project=project).aggregate(
+        total=Count("pk"),
+        active=Count("pk", filter=Q(is_active=True)),
+        disabled=Count("pk", filter=Q(is_active=False)),
+    )
+
+
 def client_get(*, project, client_pk) -> Client:
     try:
         return Client.objects.get(project=project, pk=client_pk)

@@ -7,7 +7,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +22,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from identity import flash
 from identity.clock import clock
 from oauth import errors, forms, selectors, services
+from identity.portal import ConfirmActionMixin, Confirmation
 from oauth.app_settings import app_settings
 from oauth.authn_context import Acr, acr_values_want_mfa, amr_of_records
 from oauth.constants import ASSERTION_SIGNING_ALGORITHMS, GrantType, SigningAlgorithm, TokenEndpointAuthMethod
@@ -641,6 +642,43 @@ class ConnectedAppsView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         client = selectors.connected_app_get(user=request.user, client_id=request.POST.get("client_id", ""))
+        services.connected_app_revoke(user=request.user, client=client)
+        flash.flash(request, flash.CONNECTED_APP_REVOKED, name=client.name)
+        response = redirect("connected_apps")
+        response.status_code = 303
+        return response
+
+
+class ConnectedAppRemoveView(ConfirmActionMixin, LoginRequiredMixin, View):
+    """My account → Connected apps → Remove access: GET asks (what the app loses); POST removes."""
+
+    def confirmation(self, *, client_id: str) -> Confirmation:
+        app = next(
+            (
+                a
+                for a in selectors.connected_apps(user=self.request.user)
+                if a["client"].client_id == client_id
+            ),
+            None,
+        )
+        if app is None:
+            raise Http404("No such connected app.")
+        client = app["client"]
+        allowed = f" It may now: {', '.join(str(s) for s in app['scopes'])}." if app["scopes"] else ""
+        return Confirmation(
+            title=f"Remove {client.name}'s access?",
+            affects=f"{client.name} ({client.project.brand_name}) and your account.{allowed}",
+            consequences=[
+                f"Every token {client.name} holds for you is revoked at once: it can no longer act for you.",
+                "Your consent is forgotten.",
+            ],
+            undo=f"If you sign in to {client.name} again, it asks for your consent again.",
+            button="Remove access",
+            cancel_url=reverse("connected_apps"),
+        )
+
+    def post(self, request: HttpRequest, client_id: str) -> HttpResponse:
+        client = selectors.connected_app_get(user=request.user, client_id=client_id)
         services.connected_app_revoke(user=request.user, client=client)
         flash.flash(request, flash.CONNECTED_APP_REVOKED, name=client.name)
         response = redirect("connected_apps")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    OverviewItem,
+    OverviewPanel,
     ProjectAdminView,
     form_add_service_error,
     paginate,
@@ -16,6 +21,7 @@ from identity.portal import (
     shown_once_put,
 )
 from oauth import selectors, services
+from oauth.app_settings import app_settings
 from oauth.constants import GrantType
 from oauth.forms import ClientForm, client_initial
 
@@ -155,11 +161,62 @@ class ClientDetailView(ProjectAdminView):
         return self.render(request, "portal/clients/detail.html", self._context(client, form), status=400)
 
 
-class ClientActionView(ProjectAdminView):
-    """POST-only: rotate the secret, disable, enable or delete a client."""
+class ClientActionView(ConfirmActionMixin, ProjectAdminView):
+    """Rotate the secret, disable or delete a client (GET asks first, POST does it); enable (POST)."""
 
     section = "clients"
     action = "rotate"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if self.action == "enable":
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().get(request, *args, **kwargs)
+
+    def confirmation(self, *, client_pk) -> Confirmation:
+        client = selectors.client_get(project=self.project, client_pk=client_pk)
+        counts = selectors.client_token_counts(client=client)
+        tokens = f"{counts['access_tokens']} access and {counts['refresh_tokens']} refresh token(s)"
+        back = reverse("portal:client", kwargs={"project_slug": self.project.slug, "client_pk": client.pk})
+        affects = f"{client.name} (client ID {client.client_id}) and everyone who signs in to it."
+        if self.action == "rotate":
+            grace = app_settings.SECRET_ROTATION_GRACE
+            return Confirmation(
+                title=f"Rotate the secret of {client.name}?",
+                affects=f"{client.name} (client ID {client.client_id}).",
+                consequences=[
+                    "A new secret is made and shown to you once; copy it into the app's configuration.",
+                    f"The current secret keeps working for {grace // 3600} hour(s), then stops."
+                    if grace
+                    else "The current secret stops working at once.",
+                    "Tokens already issued keep working.",
+                ],
+                undo="The old secret cannot be brought back.",
+                button="Rotate secret",
+                cancel_url=back,
+            )
+        if self.action == "disable":
+            return Confirmation(
+                title=f"Disable {client.name}?",
+                affects=affects,
+                consequences=[
+                    f"Its {tokens} are revoked at once; nobody can sign in to it or get tokens.",
+                    "Its settings and secret are kept.",
+                ],
+                undo="You can enable it again; people then sign in again.",
+                button="Disable",
+                cancel_url=back,
+            )
+        return Confirmation(
+            title=f"Delete {client.name}?",
+            affects=affects,
+            consequences=[
+                f"Its {tokens} are revoked at once and its consents are deleted.",
+                "Apps using its client ID and secret stop working.",
+            ],
+            undo="This cannot be undone; to stop it for a while, disable it instead.",
+            button="Delete client",
+            cancel_url=back,
+        )
 
     def post(self, request: HttpRequest, project_slug: str, client_pk) -> HttpResponse:
         client = selectors.client_get(project=self.project, client_pk=client_pk)
@@ -178,3 +235,20 @@ class ClientActionView(ProjectAdminView):
             done = flash.CLIENT_ENABLED if self.action == "enable" else flash.CLIENT_DISABLED
             flash.flash(request, done, name=client.name)
         return redirect("portal:client", project_slug=self.project.slug, client_pk=client.pk)
+
+
+def client_overview(*, project) -> OverviewPanel:
+    """The clients box of the project's overview (AppConfig.portal_overview): one query."""
+    counts = selectors.client_counts(project=project)
+    clients = reverse("portal:clients", kwargs={"project_slug": project.slug})
+    return OverviewPanel(
+        key="clients",
+        title="Clients",
+        items=[
+            OverviewItem("Active", counts["active"], f"{clients}?status=active"),
+            OverviewItem("Disabled", counts["disabled"], f"{clients}?status=disabled"),
+        ],
+        link_text=f"All {counts['total']} client(s)",
+        link_url=clients,
+        order=50,
+    )

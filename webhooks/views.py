@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from identity import flash
 from identity.errors import ApplicationError
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    ProjectAdminView,
+    confirmation_page,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+)
 from webhooks import selectors, services
 from webhooks.constants import WebhookScheme
 from webhooks.forms import EndpointForm, RotateSecretForm, endpoint_initial
@@ -43,7 +52,7 @@ class WebhooksBaseView(ProjectAdminView):
         response["Cache-Control"] = "no-store"
         return response
 
-    def detail(self, request, endpoint, *, form=None, rotate_form=None, status=200) -> HttpResponse:
+    def detail(self, request, endpoint, *, form=None, status=200) -> HttpResponse:
         status_filter = request.GET.get("status", "")
         page = paginate(request, selectors.event_list(endpoint=endpoint, status=status_filter))
         context = {
@@ -52,7 +61,6 @@ class WebhooksBaseView(ProjectAdminView):
             "handler_label": _handler_label(endpoint.handler),
             "form": form
             or EndpointForm(project=self.project, editing=endpoint, initial=endpoint_initial(endpoint)),
-            "rotate_form": rotate_form or RotateSecretForm(),
             "rotatable": endpoint.scheme != WebhookScheme.BASIC,
             "page": page,
             "status": status_filter,
@@ -139,8 +147,31 @@ class EndpointDetailView(WebhooksBaseView):
         return self.detail(request, self.endpoint(endpoint_id), form=form, status=400)
 
 
-class EndpointRotateSecretView(WebhooksBaseView):
-    """POST-only: a new secret (shown once when generated); the previous one works for 24 hours."""
+class EndpointRotateSecretView(ConfirmActionMixin, WebhooksBaseView):
+    """GET asks (with the optional secret to set); POST makes a new secret (shown once when
+    generated); the previous one works for 24 hours."""
+
+    def confirmation(self, *, endpoint_id, form: RotateSecretForm | None = None) -> Confirmation:
+        endpoint = self.endpoint(endpoint_id)
+        return Confirmation(
+            title=f"Rotate the secret of “{endpoint.name}”?",
+            affects=f"The sender that posts to “{endpoint.name}” must be given the new secret.",
+            consequences=[
+                "Requests signed with the new secret are accepted from now on.",
+                "The current secret keeps working for 24 hours, so the sender can switch without "
+                "losing events; then it stops.",
+                "A generated secret is shown to you once.",
+            ],
+            undo="The old secret cannot be brought back after those 24 hours.",
+            button="Rotate secret",
+            cancel_url=reverse(
+                "portal:webhook", kwargs={"project_slug": self.project.slug, "endpoint_id": endpoint.pk}
+            ),
+            form=form or RotateSecretForm(),
+            blockers=[]
+            if endpoint.scheme != WebhookScheme.BASIC
+            else ["A basic endpoint uses its OAuth client's secret: rotate the client's secret instead."],
+        )
 
     def post(self, request: HttpRequest, project_slug: str, endpoint_id) -> HttpResponse:
         endpoint = self.endpoint(endpoint_id)
@@ -152,7 +183,8 @@ class EndpointRotateSecretView(WebhooksBaseView):
             )
         except ApplicationError as error:
             form_add_service_error(form, error)
-            return self.detail(request, endpoint, rotate_form=form, status=400)
+            confirmation = self.confirmation(endpoint_id=endpoint_id, form=form)
+            return confirmation_page(request, confirmation, view=self, status=400)
         endpoint.refresh_from_db()
         if secret:
             return self.show_once(request, endpoint, url=None, secret=secret, title="New webhook secret")
@@ -160,15 +192,21 @@ class EndpointRotateSecretView(WebhooksBaseView):
         return self.back(endpoint)
 
 
-class EndpointDeleteView(WebhooksBaseView):
+class EndpointDeleteView(ConfirmActionMixin, WebhooksBaseView):
     """GET asks for confirmation; POST deletes the endpoint and its events."""
 
-    def get(self, request: HttpRequest, project_slug: str, endpoint_id) -> HttpResponse:
+    def confirmation(self, *, endpoint_id) -> Confirmation:
         endpoint = self.endpoint(endpoint_id)
-        return self.render(
-            request,
-            "portal/webhooks/delete.html",
-            {"endpoint": endpoint, "event_count": endpoint.events.count()},
+        count = endpoint.events.count()
+        return Confirmation(
+            title=f"Delete “{endpoint.name}”?",
+            affects=f"The sender that posts to “{endpoint.name}” gets 404 from now on.",
+            consequences=[f"Its {count} stored event(s) are deleted with it."],
+            undo="This cannot be undone; to stop receiving for a while, disable it instead.",
+            button="Delete endpoint",
+            cancel_url=reverse(
+                "portal:webhook", kwargs={"project_slug": self.project.slug, "endpoint_id": endpoint.pk}
+            ),
         )
 
     def post(self, request: HttpRequest, project_slug: str, endpoint_id) -> HttpResponse:

@@ -9,7 +9,14 @@ from django.shortcuts import redirect
 from identity import flash
 from identity.clock import clock
 from identity.errors import ApplicationError
-from identity.portal import ProjectAdminView, form_add_service_error, paginate, query_without_page
+from identity.portal import (
+    ConfirmActionMixin,
+    Confirmation,
+    ProjectAdminView,
+    form_add_service_error,
+    paginate,
+    query_without_page,
+)
 from notifications.delivery import DeliveryStatus
 from webhooks import subscriptions
 from webhooks.constants import OutboundEventType
@@ -129,8 +136,23 @@ class SubscriptionDetailView(SubscriptionsBaseView):
         return self.detail(request, subscription, form=form, status=400)
 
 
-class SubscriptionRotateSecretView(SubscriptionsBaseView):
-    """POST-only: a new signing secret, shown once; the previous one also signs for 24 hours."""
+class SubscriptionRotateSecretView(ConfirmActionMixin, SubscriptionsBaseView):
+    """GET asks; POST makes a new signing secret, shown once; the previous one also signs for 24 hours."""
+
+    def confirmation(self, *, subscription_id) -> Confirmation:
+        subscription = self.subscription(subscription_id)
+        return Confirmation(
+            title="Rotate the signing secret?",
+            affects=f"The receiver at {subscription.url} must be given the new secret.",
+            consequences=[
+                "A new secret is made and shown to you once.",
+                "For 24 hours every delivery is signed with both the new and the current secret, so "
+                "the receiver can switch without refusing events; then only the new one signs.",
+            ],
+            undo="The old secret cannot be brought back after those 24 hours.",
+            button="Rotate secret",
+            cancel_url=self.back(subscription).url,
+        )
 
     def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
         subscription = self.subscription(subscription_id)
@@ -145,8 +167,22 @@ class SubscriptionRotateSecretView(SubscriptionsBaseView):
         return response
 
 
-class SubscriptionDeleteView(SubscriptionsBaseView):
-    """POST-only: delete the subscription and its delivery log."""
+class SubscriptionDeleteView(ConfirmActionMixin, SubscriptionsBaseView):
+    """GET asks; POST deletes the subscription and its delivery log."""
+
+    def confirmation(self, *, subscription_id) -> Confirmation:
+        subscription = self.subscription(subscription_id)
+        return Confirmation(
+            title="Delete this event subscription?",
+            affects=f"{subscription.url} gets no more events ({', '.join(subscription.events)}).",
+            consequences=[
+                f"Its {subscription.deliveries.count()} delivery record(s) are deleted with it, "
+                "including deliveries still waiting to be sent."
+            ],
+            undo="This cannot be undone; to pause it, untick Active in its settings instead.",
+            button="Delete subscription",
+            cancel_url=self.back(subscription).url,
+        )
 
     def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
         subscription = self.subscription(subscription_id)

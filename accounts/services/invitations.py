@@ -20,6 +20,7 @@ from accounts.models import (
     User,
     normalize_email,
 )
+from accounts.selectors import MemberAction, actor_may
 from accounts.services.memberships import membership_create, membership_update
 from accounts.services.security_links import (
     security_link_issue,
@@ -299,6 +300,13 @@ def invitation_revoke(*, invitation: SecurityRequest, actor: Actor) -> SecurityR
             "deactivate the membership instead.",
             code=ErrorCode.CONFLICT,
             status=409,
+        )
+    membership = invitation.membership
+    if membership is not None and not actor_may(
+        actor=actor, action=MemberAction.REVOKE_INVITATION, membership=membership
+    ):
+        raise ApplicationError(
+            "Only an owner can revoke an owner's invitation.", code=ErrorCode.PERMISSION_DENIED, status=403
         )
     invitation.revoked_at = clock.now()
     invitation.save(update_fields=["revoked_at"])

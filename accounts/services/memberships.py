@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import signals
+from accounts import selectors, signals
 from accounts.models import AccessPolicy, Membership, Project, Role, User
 from audit.context import Actor
 from audit.models import AuditAction
@@ -17,15 +17,9 @@ UNSET: Any = object()
 
 
 def _actor_is_owner(project: Project, actor: Actor) -> bool:
-    if actor.is_system:
-        return True  # operator commands (createproject, seed_demo) act with full rights
-    if actor.user is None:
-        return False  # an automation client is at most an admin
-    if actor.user.is_superuser:
-        return True
-    return Membership.objects.filter(
-        project=project, user=actor.user, role=Role.OWNER, is_active=True
-    ).exists()
+    """The owner rule lives in accounts.selectors (`actor_is_owner`, `actor_may`): the portal
+    offers only what it allows, the services refuse with it."""
+    return selectors.actor_is_owner(project=project, actor=actor)
 
 
 def _other_active_owners(membership: Membership) -> bool:
@@ -173,7 +167,14 @@ def membership_update(
             raise ApplicationError(
                 "Unknown role.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]}
             )
-        if Role.OWNER in (role, membership.role) and not _actor_is_owner(membership.project, actor):
+        if (
+            role == Role.OWNER
+            and not selectors.actor_may_grant_owner(project=membership.project, actor=actor)
+        ) or (
+            not selectors.actor_may(
+                actor=actor, action=selectors.MemberAction.CHANGE_ROLE, membership=membership
+            )
+        ):
             raise ApplicationError(
                 "Only an owner can grant or remove the owner role.",
                 code=ErrorCode.PERMISSION_DENIED,
@@ -188,7 +189,8 @@ def membership_update(
             )
         membership.role = role
     if is_active is not UNSET and is_active != membership.is_active:
-        if membership.role == Role.OWNER and not _actor_is_owner(membership.project, actor):
+        action = selectors.MemberAction.REACTIVATE if is_active else selectors.MemberAction.DEACTIVATE
+        if not selectors.actor_may(actor=actor, action=action, membership=membership):
             raise ApplicationError(
                 "Only an owner can deactivate or reactivate an owner.",
                 code=ErrorCode.PERMISSION_DENIED,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import Membership, Role
-from accounts.services.memberships import _actor_is_owner
+from accounts.models import Membership
+from accounts.selectors import MemberAction, actor_may
 from accounts.services.sessions import user_sign_out_everywhere
 from audit.context import Actor
 from audit.models import AuditAction
@@ -15,6 +15,30 @@ from audit.services import audit_record
 from identity.errors import ApplicationError, ErrorCode
 from notifications.models import MessageKind
 from notifications.services import message_enqueue
+
+
+def membership_mfa_reset_refusal(*, membership: Membership, actor: Actor) -> ApplicationError | None:
+    """Why `actor` may not reset the member's factors (None: they may): owners' factors are
+    reset by owners only; a person who also belongs to other projects is an operator's to reset.
+    The confirmation page shows it instead of the button; `membership_mfa_reset` raises it."""
+    if not actor_may(actor=actor, action=MemberAction.MFA_RESET, membership=membership):
+        return ApplicationError(
+            "Only an owner can reset an owner's two-factor authentication.",
+            code=ErrorCode.PERMISSION_DENIED,
+            status=403,
+        )
+    if (
+        Membership.objects.filter(user_id=membership.user_id)
+        .exclude(project_id=membership.project_id)
+        .exists()
+    ):
+        return ApplicationError(
+            "This person also belongs to other projects, so their account is not this project's "
+            "alone to change; ask an operator to reset their two-factor authentication.",
+            code=ErrorCode.CONFLICT,
+            status=409,
+        )
+    return None
 
 
 @transaction.atomic
@@ -30,19 +54,9 @@ def membership_mfa_reset(*, membership: Membership, actor: Actor) -> int:
     from allauth.mfa.models import Authenticator
 
     user = membership.user
-    if membership.role == Role.OWNER and not _actor_is_owner(membership.project, actor):
-        raise ApplicationError(
-            "Only an owner can reset an owner's two-factor authentication.",
-            code=ErrorCode.PERMISSION_DENIED,
-            status=403,
-        )
-    if Membership.objects.filter(user_id=user.pk).exclude(project_id=membership.project_id).exists():
-        raise ApplicationError(
-            "This person also belongs to other projects, so their account is not this project's "
-            "alone to change; ask an operator to reset their two-factor authentication.",
-            code=ErrorCode.CONFLICT,
-            status=409,
-        )
+    refusal = membership_mfa_reset_refusal(membership=membership, actor=actor)
+    if refusal is not None:
+        raise refusal
     authenticators = Authenticator.objects.filter(user_id=user.pk)
     kinds = sorted(set(authenticators.values_list("type", flat=True)))
     removed, _ = authenticators.delete()

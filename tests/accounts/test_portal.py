@@ -235,9 +235,11 @@ class TestMembershipEdit:
         )
         assert actions[-2:] == [AuditAction.MEMBERSHIP_DEACTIVATED, AuditAction.MEMBERSHIP_REACTIVATED]
 
-    def test_deactivate_requires_post(self, admin_client, member_membership):
+    def test_deactivate_only_asks_on_get(self, admin_client, member_membership):
+        """GET shows the confirmation page (tests/accounts/test_safe_actions.py); only POST acts."""
         response = admin_client.get(membership_url(member_membership, "portal:membership_deactivate"))
-        assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+        assert response.status_code == HTTPStatus.OK
+        assert "Deactivate" in response.content.decode()
         member_membership.refresh_from_db()
         assert member_membership.is_active
 

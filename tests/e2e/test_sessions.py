@@ -35,7 +35,10 @@ def test_ending_another_session_signs_that_browser_out(browser, live_server, tra
         phone_row = laptop.get_by_role("row").filter(has_text="Phone Chromium")
         expect(phone_row).to_be_visible()
         expect(laptop.get_by_role("row").filter(has_text="Laptop Chromium")).to_contain_text("This browser")
-        phone_row.get_by_role("button", name="End").click()
+        phone_row.get_by_role("link", name="End").click()  # asks first: which browser, what happens
+        expect(laptop.get_by_role("heading", name="End this session?")).to_be_visible()
+        expect(laptop.get_by_text("Phone Chromium")).to_be_visible()
+        laptop.get_by_role("button", name="End session").click()
         expect(laptop.get_by_text("The session is ended")).to_be_visible()
         expect(laptop.get_by_role("row").filter(has_text="Phone Chromium")).to_have_count(0)
 

@@ -97,6 +97,7 @@ def test_apps_import_no_private_names_or_entry_points_of_other_apps(app):
 
 def test_portal_sections_are_contributed_by_the_apps_in_order():
     assert [(s.key, s.url_name) for s in portal_sections()] == [
+        ("overview", "portal:project"),
         ("users", "portal:users"),
         ("invitations", "portal:invitations"),
         ("policies", "portal:policies"),
@@ -108,6 +109,14 @@ def test_portal_sections_are_contributed_by_the_apps_in_order():
         ("audit", "portal:audit"),
         ("settings", "portal:project_settings"),
     ]
+
+
+@pytest.mark.django_db
+def test_overview_panels_are_contributed_by_the_apps(project):
+    """Other apps add boxes to a project's overview through AppConfig.portal_overview."""
+    from identity.portal import overview_panels
+
+    assert [panel.key for panel in overview_panels(project=project)] == ["clients"]
 
 
 @pytest.mark.django_db
