@@ -73,8 +73,18 @@ class ProjectSettingsSerializer(serializers.Serializer):
     logo_url = serializers.URLField(allow_blank=True)
     support_email = serializers.EmailField(allow_blank=True)
     from_email = serializers.EmailField(allow_blank=True)
+    brand_color = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$", allow_blank=True, help_text="The accent colour of the sign-in page and emails."
+    )
     allowed_sign_in_methods = serializers.ListField(
         child=serializers.ChoiceField(choices=SignInMethod.choices), allow_empty=False
+    )
+    mfa_required = serializers.BooleanField(
+        help_text="Members need an authenticator app or passkey; without one they get no tokens."
+    )
+    default_role = serializers.ChoiceField(
+        choices=[("member", "Member"), ("admin", "Admin")],
+        help_text="The role of people who join by signing up or through an identity provider.",
     )
     default_access_policy = serializers.UUIDField(source="default_access_policy_id", allow_null=True)
     allow_self_signup = serializers.BooleanField()
@@ -111,6 +121,11 @@ class ProjectSettingsApi(ProjectAdminApi):
         tags=["projects"],
         operation_id="projects_settings_update",
         summary="Change the fields sent",
+        description=(
+            "Owners and admins change names, branding, the default access policy and the FHIR base "
+            "URL; only owners change the sign-in policy (sign-in methods, MFA required, sign-up, "
+            "default role, session limits): 403 `permission_denied` otherwise."
+        ),
         request=ProjectSettingsSerializer(partial=True),
         responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )

@@ -248,8 +248,27 @@ class ProjectSettingsForm(forms.Form):
     logo_url = forms.URLField(required=False, assume_scheme="https")
     support_email = forms.EmailField(required=False)
     from_email = forms.EmailField(required=False, label="From address for emails")
+    brand_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        label="Brand colour",
+        help_text="Buttons and accents of the sign-in page and emails, such as #1f5fbf. Empty: the default.",
+        error_messages={"invalid": "Use a colour such as #1f5fbf."},
+        widget=forms.TextInput(attrs={"placeholder": "#1f5fbf", "size": 8}),
+    )
     allowed_sign_in_methods = forms.MultipleChoiceField(
         choices=SignInMethod.choices, widget=forms.CheckboxSelectMultiple, label="Sign-in methods"
+    )
+    mfa_required = forms.BooleanField(
+        required=False,
+        label="Require two-factor authentication",
+        help_text="Members without an authenticator app or passkey set one up at their next sign-in; "
+        "until then this project's apps get no tokens for them.",
+    )
+    default_role = forms.ChoiceField(
+        choices=[("member", "Member"), ("admin", "Admin")],
+        label="Default role",
+        help_text="For people who join by signing up or through the identity provider.",
     )
     default_access_policy = forms.ModelChoiceField(
         queryset=AccessPolicy.objects.none(),
@@ -275,7 +294,26 @@ class ProjectSettingsForm(forms.Form):
         required=False, min_value=1, max_value=90 * 24, label="Sign out after (hours), whatever the activity"
     )
 
-    def __init__(self, *args, project: Project, **kwargs) -> None:
+    def __init__(self, *args, project: Project, may_change_sign_in_policy: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         policy_field = cast(forms.ModelChoiceField, self.fields["default_access_policy"])
         policy_field.queryset = AccessPolicy.objects.filter(project=project).order_by("name")
+        if not may_change_sign_in_policy:
+            # Shown, not offered: an admin sees the owners' sign-in policy but cannot post it
+            # (disabled fields keep their initial value; the service refuses anyway).
+            from accounts.services.projects import SIGN_IN_POLICY_SETTINGS
+
+            for name in SIGN_IN_POLICY_SETTINGS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Only an owner can change this."
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=120, help_text="What members and emails call it; you can change it later."
+    )
+    slug = forms.SlugField(
+        max_length=60,
+        required=False,
+        help_text="Its address in the portal (/portal/<slug>/). Empty: made from the name.",
+    )

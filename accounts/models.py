@@ -118,6 +118,13 @@ class Project(models.Model):
     logo_url = models.URLField(blank=True)
     support_email = models.EmailField(blank=True)
     from_email = models.EmailField("From address for emails", blank=True)
+    # The accent colour of the sign-in page and emails (buttons, header rule); "" = the default.
+    brand_color = models.CharField(
+        "brand colour",
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour such as #1f5fbf.")],
+    )
     # Policies.
     allowed_sign_in_methods = models.JSONField(default=default_sign_in_methods)
     mfa_required = models.BooleanField(default=False)
@@ -125,6 +132,13 @@ class Project(models.Model):
         "accounts.AccessPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     allow_self_signup = models.BooleanField(default=False)
+    # The role of members who join without an admin choosing one (sign-up, provisioning by a
+    # provider). Never owner: owners are chosen by owners.
+    default_role = models.CharField(
+        max_length=16,
+        choices=[("member", "Member"), ("admin", "Admin")],
+        default="member",
+    )
     # SMART on FHIR: the FHIR server this project's tokens are for. When set, /o/authorize
     # requires `aud` to be it, access tokens carry it as `aud`, and `fhirUser` is built on it.
     fhir_base_url = models.URLField(
@@ -160,6 +174,21 @@ class Project(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.fhir_base_url = (self.fhir_base_url or "").strip().rstrip("/")
         super().save(*args, **kwargs)
+
+    @property
+    def brand_colors(self) -> tuple[str, str]:
+        """(accent, text on the accent): the brand colour or the default, with black or white
+        text, whichever contrasts more (WCAG relative luminance)."""
+        from django.conf import settings
+
+        accent = (self.brand_color or settings.DEFAULT_BRAND_COLOR).lower()
+        red, green, blue = (int(accent[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+        def linear(c: float) -> float:
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+        return accent, "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
     @property
     def brand_name(self) -> str:

@@ -8,6 +8,7 @@ from accounts import views_invitations as inv
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("switch/", views.SwitchProjectView.as_view(), name="switch"),
+    path("projects/new/", views.ProjectCreateView.as_view(), name="project_create"),
     path("<slug:project_slug>/", views_overview.ProjectOverviewView.as_view(), name="project"),
     path("<slug:project_slug>/users/", views.UserListView.as_view(), name="users"),
     path("<slug:project_slug>/settings/", views.ProjectSettingsView.as_view(), name="project_settings"),

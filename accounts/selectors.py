@@ -67,23 +67,27 @@ def sign_in_hint(request: HttpRequest | None) -> dict[str, str]:
     return {}
 
 
+def sign_in_project(request: HttpRequest | None) -> Project | None:
+    """The project whose sign-in page this is (its branding is shown), from `sign_in_hint`."""
+    hint = sign_in_hint(request)
+    if "client_id" in hint:
+        client_model = apps.get_model("oauth", "Client")  # accounts never imports oauth
+        return Project.objects.filter(
+            pk__in=client_model.objects.filter(client_id=hint["client_id"]).values("project_id")
+        ).first()
+    if "project_slug" in hint:
+        return Project.objects.filter(slug=hint["project_slug"]).first()
+    return None
+
+
 def sign_in_event_projects(*, request: HttpRequest | None, user: User | None) -> list[Project]:
     """The projects whose audit logs a sign-in event (signed in, failed, signed out, password
     changed) belongs to: the project of the client or page being signed in to when the request
     names one, else every project the user is a member of (active or not: a deactivated
     member's attempts matter to their admins). Empty for an unknown address on a page that
     names no project; such an event is recorded once, without a project."""
-    hint = sign_in_hint(request)
-    if "client_id" in hint:
-        client_model = apps.get_model("oauth", "Client")  # accounts never imports oauth
-        named = Project.objects.filter(
-            pk__in=client_model.objects.filter(client_id=hint["client_id"]).values("project_id")
-        )
-    elif "project_slug" in hint:
-        named = Project.objects.filter(slug=hint["project_slug"])
-    else:
-        named = Project.objects.none()
-    projects = list(named)
+    named = sign_in_project(request)
+    projects = [named] if named is not None else []
     if projects or user is None or user.pk is None:
         return projects
     return list(Project.objects.filter(memberships__user=user).distinct().order_by("name"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -15,6 +15,7 @@ from accounts.forms import (
     AccessPolicyForm,
     MembershipFilterForm,
     MembershipForm,
+    ProjectCreateForm,
     ProjectSettingsForm,
     RuleFormSet,
 )
@@ -23,38 +24,78 @@ from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
 from accounts.services.lockout import account_locked_until
 from audit import selectors as audit_selectors
+from audit.context import Actor
 from audit.exports import audit_csv_response
 from audit.forms import AuditFilterForm
 from audit.presentation import audit_events_describe
 from identity import flash
 from identity.errors import ApplicationError
 from identity.portal import (
+    LAST_PROJECT_KEY,
     ConfirmActionMixin,
     Confirmation,
     ProjectAdminView,
     form_add_service_error,
     paginate,
     query_without_page,
+    section_url_name,
 )
 
 
 class HomeView(LoginRequiredMixin, View):
-    """Send admins to their first project; tell everybody else what they can do."""
+    """Send admins to the project they last worked in (else their first); tell everybody else
+    what they can do."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        administered = list(selectors.project_list_administered(user=request.user)[:1])
-        if administered:
-            return redirect("portal:users", project_slug=administered[0].slug)
+        administered = selectors.project_list_administered(user=request.user)
+        last = request.session.get(LAST_PROJECT_KEY)
+        chosen = (administered.filter(slug=last).first() if last else None) or administered.first()
+        if chosen is not None:
+            return redirect("portal:project", project_slug=chosen.slug)
         return render(
             request, "portal/home.html", {"projects": selectors.project_list_for_user(user=request.user)}
         )
+
+
+class ProjectCreateView(LoginRequiredMixin, View):
+    """Operators (superusers) create a project here, as `createproject` does; they become its
+    first owner and invite the others. Everybody else: 404 (the page does not exist for them)."""
+
+    template_name = "portal/project_new.html"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and not request.user.is_superuser:
+            raise Http404("No such page.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": ProjectCreateForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ProjectCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                project = services.project_create(
+                    name=form.cleaned_data["name"],
+                    slug=form.cleaned_data["slug"] or None,
+                    owner=request.user,
+                    actor=Actor.from_request(request),
+                )
+            except ApplicationError as error:
+                form_add_service_error(form, error)
+            else:
+                flash.flash(request, flash.PROJECT_CREATED, name=project.name)
+                return redirect("portal:project", project_slug=project.slug)
+        return render(request, self.template_name, {"form": form}, status=400)
 
 
 class SwitchProjectView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         slug = request.GET.get("project", "")
         project, _ = selectors.project_get_for_admin(user=request.user, slug=slug)
-        return redirect("portal:users", project_slug=project.slug)
+        # The same section in the other project (its list page), else the project's home.
+        url_name = section_url_name(request.GET.get("section", ""))
+        return redirect(url_name or "portal:project", project_slug=project.slug)
 
 
 class UserListView(ProjectAdminView):
@@ -473,31 +514,25 @@ class ProjectSettingsView(ProjectAdminView):
     """The project's settings: branding, sign-in methods, defaults, FHIR base URL."""
 
     section = "settings"
-    fields = (
-        "name",
-        "display_name",
-        "logo_url",
-        "support_email",
-        "from_email",
-        "allowed_sign_in_methods",
-        "default_access_policy",
-        "allow_self_signup",
-        "fhir_base_url",
-        "session_idle_minutes",
-        "session_max_hours",
-    )
+
+    def _form(self, data=None) -> ProjectSettingsForm:
+        return ProjectSettingsForm(
+            data,
+            project=self.project,
+            initial={name: getattr(self.project, name) for name in ProjectSettingsForm.base_fields},
+            may_change_sign_in_policy=self.my_membership.role == Role.OWNER or self.request.user.is_superuser,
+        )
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        form = ProjectSettingsForm(
-            project=self.project, initial={name: getattr(self.project, name) for name in self.fields}
-        )
+        form = self._form()
         return self.render(request, "portal/settings.html", {"form": form})
 
     def post(self, request: HttpRequest, project_slug: str) -> HttpResponse:
-        form = ProjectSettingsForm(request.POST, project=self.project)
+        form = self._form(request.POST)
         if form.is_valid():
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
             try:
-                services.project_update(project=self.project, actor=self.actor, **form.cleaned_data)
+                services.project_update(project=self.project, actor=self.actor, **changed)
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from accounts.models import User, normalize_email
-from accounts.selectors import sign_in_hint
+from accounts.selectors import sign_in_hint, sign_in_project
 from audit.context import Actor
 from federation.forms import EmailStepForm
 from federation.selectors import identity_provider_for_email, sign_in_buttons
@@ -38,6 +38,7 @@ class EmailFirstLoginView(LoginView):
             "email_form", EmailStepForm(initial={"login": self.request.GET.get("login_hint", "")})
         )
         context["provider_buttons"] = sign_in_buttons(**sign_in_hint(self.request))
+        context["sign_in_project"] = sign_in_project(self.request)
         return context
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:

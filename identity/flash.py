@@ -57,6 +57,9 @@ MEMBERSHIP_UNLOCKED = Flash(
     messages.SUCCESS, _("{user} can sign in again: the lock after failed attempts is lifted.")
 )
 PROJECT_SAVED = Flash(messages.SUCCESS, _("Saved the project's settings."))
+PROJECT_CREATED = Flash(
+    messages.SUCCESS, _("Created {name}. You are its owner: invite its admins and members from Users.")
+)
 MEMBERSHIP_DEACTIVATED = Flash(messages.SUCCESS, _("{user} was deactivated."))
 MEMBERSHIP_REACTIVATED = Flash(messages.SUCCESS, _("{user} was reactivated."))
 POLICY_SAVED = Flash(messages.SUCCESS, _("Saved the policy {name}."))

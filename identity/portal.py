@@ -106,6 +106,15 @@ def form_add_service_error(form: forms.BaseForm, error: ApplicationError) -> Non
         form.add_error(None, error.message)
 
 
+# The session key of the project the admin last worked in (the portal's home opens it).
+LAST_PROJECT_KEY = "_portal_last_project"
+
+
+def section_url_name(key: str) -> str | None:
+    """The URL name of a declared portal section (`PortalSection.key`), or None."""
+    return next((s.url_name for s in portal_sections() if s.key == key), None)
+
+
 class ProjectAdminView(LoginRequiredMixin, View):
     """Base of every project page: `self.project` for an active owner/admin of the slug's project.
 
@@ -122,6 +131,8 @@ class ProjectAdminView(LoginRequiredMixin, View):
             user=request.user, slug=kwargs["project_slug"]
         )
         request.portal_project = self.project
+        if request.session.get(LAST_PROJECT_KEY) != self.project.slug:
+            request.session[LAST_PROJECT_KEY] = self.project.slug  # where /portal/ opens next time
         return super().dispatch(request, *args, **kwargs)
 
     def render(

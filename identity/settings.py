@@ -277,6 +277,8 @@ SOCIALACCOUNT_STORE_TOKENS = False  # upstream tokens are not kept
 FEDERATION_HTTP_TIMEOUT_SECONDS = env_int("FEDERATION_HTTP_TIMEOUT_SECONDS", 5)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = FEDERATION_HTTP_TIMEOUT_SECONDS
 # Whether anyone may create an account; projects may additionally opt in (Project.allow_self_signup).
+# The accent colour of pages and emails of projects that chose none (and of the deployment's own).
+DEFAULT_BRAND_COLOR = env_str("DEFAULT_BRAND_COLOR", "#1f5fbf")
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
 SIGNUP_CREATES_PROJECT = env_bool("SIGNUP_CREATES_PROJECT", True)
 INVITE_LINK_TTL_SECONDS = env_int("INVITE_LINK_TTL_SECONDS", 7 * 24 * 3600)

@@ -27,13 +27,18 @@ def branding_for(project) -> dict:
     if project is None:
         return {
             "brand_name": default_name or "Identity Portal",
+            "brand_color": settings.DEFAULT_BRAND_COLOR,
+            "brand_text_color": "#ffffff",
             "logo_url": "",
             "support_email": "",
             "from_email": settings.DEFAULT_FROM_EMAIL,
         }
     brand = project.brand_name
+    accent, on_accent = project.brand_colors
     return {
         "brand_name": brand,
+        "brand_color": accent,
+        "brand_text_color": on_accent,
         "logo_url": project.logo_url,
         "support_email": project.support_email,
         "from_email": formataddr((brand, project.from_email or default_address)),

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.app_settings import app_settings
-from accounts.models import Project, Role, User
+from accounts.models import Project, User
 from accounts.services.memberships import membership_create
 from accounts.services.projects import project_create
 from audit.context import Actor
@@ -32,7 +32,7 @@ def signup_complete(
     actor = Actor.from_request(request).with_user(user)
     target = signup_target_project(project_slug)
     if target is not None:
-        membership_create(project=target, user=user, actor=actor, role=Role.MEMBER)
+        membership_create(project=target, user=user, actor=actor)  # the project's default role
         project = target
     elif app_settings.SIGNUP_OPEN and app_settings.SIGNUP_CREATES_PROJECT:
         name = project_name.strip() or f"{user.email.split('@')[0]}'s project"

@@ -72,12 +72,15 @@ def membership_create(
     project: Project,
     user: User,
     actor: Actor,
-    role: str = Role.MEMBER,
+    role: str | None = None,
     access_policy: AccessPolicy | None = None,
     access_parameters: dict | None = None,
     external_id: str = "",
     profile: str = "",
 ) -> Membership:
+    """A membership; without `role` or `access_policy`, the project's defaults
+    (Project.default_role, Project.default_access_policy)."""
+    role = role or project.default_role
     if Membership.objects.filter(project=project, user=user).exists():
         raise ApplicationError(
             "This user is already a member of the project.", code=ErrorCode.CONFLICT, status=409

@@ -7,16 +7,20 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Project, Role, User
+from accounts.services.memberships import _actor_is_owner
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
 from identity.errors import ApplicationError, ErrorCode, error_fields
 
+# Slugs that would collide with the portal's own paths (/portal/switch/, /portal/projects/new/).
+RESERVED_SLUGS = frozenset({"switch", "projects"})
+
 
 def _unique_slug(base: str) -> str:
     base = slugify(base)[:50] or "project"
     slug, n = base, 2
-    while Project.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Project.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -29,6 +33,10 @@ def project_create(
     name = name.strip()
     if not name:
         raise ApplicationError("A project needs a name.", fields={"name": ["This field is required."]})
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            f"The slug {slug!r} is reserved.", fields={"slug": ["Reserved by the portal; choose another."]}
+        )
     if slug and Project.objects.filter(slug=slug).exists():
         raise ApplicationError(
             f"The slug {slug!r} is taken.",
@@ -59,11 +67,25 @@ PROJECT_SETTINGS = (
     "logo_url",
     "support_email",
     "from_email",
+    "brand_color",
     "allowed_sign_in_methods",
     "mfa_required",
+    "default_role",
     "default_access_policy",
     "allow_self_signup",
     "fhir_base_url",
+    "session_idle_minutes",
+    "session_max_hours",
+)
+
+
+# Who may sign in and how strongly: an owner's decision, not an admin's (admins may change the
+# rest: names, branding, defaults for new members' access, FHIR base URL).
+SIGN_IN_POLICY_SETTINGS = (
+    "allowed_sign_in_methods",
+    "mfa_required",
+    "allow_self_signup",
+    "default_role",
     "session_idle_minutes",
     "session_max_hours",
 )
@@ -91,6 +113,17 @@ def project_update(*, project: Project, actor: Actor, **changes: Any) -> Project
         raise TypeError(f"project_update() cannot change {', '.join(unknown)}")
     project = Project.objects.select_for_update().get(pk=project.pk)
     before = _snapshot(project)
+    policy_changes = sorted(
+        name for name in SIGN_IN_POLICY_SETTINGS if name in changes and changes[name] != before[name]
+    )
+    operator = actor.user is not None and actor.user.is_staff  # the Django admin's operators
+    if policy_changes and not (operator or _actor_is_owner(project, actor)):
+        raise ApplicationError(
+            "Only an owner can change the project's sign-in policy.",
+            code=ErrorCode.PERMISSION_DENIED,
+            status=403,
+            fields={name: ["Only an owner can change this."] for name in policy_changes},
+        )
     for name, value in changes.items():
         setattr(project, name, value.strip() if isinstance(value, str) else value)
     policy = project.default_access_policy
@@ -98,6 +131,11 @@ def project_update(*, project: Project, actor: Actor, **changes: Any) -> Project
         raise ApplicationError(
             "That access policy does not exist in this project.",
             fields={"default_access_policy": ["Choose a policy of this project."]},
+        )
+    if project.slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            f"The slug {project.slug!r} is reserved.",
+            fields={"slug": ["Reserved by the portal; choose another."]},
         )
     if Project.objects.filter(slug=project.slug).exclude(pk=project.pk).exists():
         raise ApplicationError(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from accounts.models import Membership, Role, User, normalize_email
+from accounts.models import Membership, User, normalize_email
 from accounts.services import (
     invitation_accept_pending,
     membership_create,
@@ -179,7 +179,6 @@ def federated_sign_in_resolve(
             project=project,
             user=user,
             actor=actor,
-            role=Role.MEMBER,
             external_id=identity.subject if provider.match_by == MatchBy.SUBJECT else "",
         )
         provisioned = True

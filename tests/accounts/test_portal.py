@@ -74,10 +74,10 @@ class TestAccess:
             assert admin_client.post(url, {"name": "stolen"}).status_code == HTTPStatus.NOT_FOUND
         assert AccessPolicy.objects.filter(pk=foreign_policy.pk, name=foreign_policy.name).exists()
 
-    def test_home_redirects_admin_to_their_users_page(self, admin_client, project):
+    def test_home_redirects_admin_to_their_project(self, admin_client, project):
         response = admin_client.get(reverse("portal:home"))
         assert response.status_code == HTTPStatus.FOUND
-        assert response["Location"] == users_url(project)
+        assert response["Location"] == reverse("portal:project", args=[project.slug])
 
     def test_home_for_plain_member_lists_projects(self, member_client, project):
         response = member_client.get(reverse("portal:home"))
@@ -90,7 +90,7 @@ class TestAccess:
         body = admin_client.get(users_url(project)).content.decode()
         assert second.slug in body
         assert member_only.slug not in body
-        response = admin_client.get(reverse("portal:switch") + f"?project={second.slug}")
+        response = admin_client.get(reverse("portal:switch") + f"?project={second.slug}&section=users")
         assert response["Location"] == users_url(second)
         assert admin_client.get(reverse("portal:switch") + f"?project={member_only.slug}").status_code == 403
 
