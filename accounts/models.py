@@ -360,6 +360,9 @@ class SecurityRequest(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     send_count = models.PositiveIntegerField(default=0)
+    # Hashes of the secrets of earlier sends (a resend replaces the link), newest first, a few:
+    # a replaced link is told apart from a mistyped one ("a newer invitation was sent").
+    previous_secret_hashes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -22,6 +22,7 @@ PROBLEM_STATUS = {
     LinkProblem.EXPIRED: 410,
     LinkProblem.USED: 410,
     LinkProblem.REVOKED: 410,
+    LinkProblem.SUPERSEDED: 410,
 }
 
 

@@ -24,6 +24,10 @@ def _password_fingerprint(user: User) -> str:
     return keyed_hash(salt=_SALT + ".password", value=user.password or "")
 
 
+# How many replaced links per request are still recognised as replaced (not as mistyped).
+PREVIOUS_SECRETS_KEPT = 5
+
+
 def _ttl(kind: str) -> timedelta:
     seconds = (
         app_settings.INVITE_LINK_TTL_SECONDS
@@ -74,6 +78,10 @@ def security_link_rotate(*, request: SecurityRequest) -> IssuedLink:
     """Give an existing request a new secret and expiry: the previous link stops working."""
     secret = secrets.token_urlsafe(32)
     now = clock.now()
+    if request.secret_hash:
+        request.previous_secret_hashes = [request.secret_hash, *request.previous_secret_hashes][
+            :PREVIOUS_SECRETS_KEPT
+        ]
     request.secret_hash = _hash_secret(secret)
     request.password_fingerprint = _password_fingerprint(request.user)
     request.email = request.user.email or ""
@@ -83,6 +91,7 @@ def security_link_rotate(*, request: SecurityRequest) -> IssuedLink:
     request.save(
         update_fields=[
             "secret_hash",
+            "previous_secret_hashes",
             "password_fingerprint",
             "email",
             "expires_at",
@@ -161,6 +170,7 @@ class LinkProblem:
     EXPIRED = "expired"
     USED = "used"
     REVOKED = "revoked"
+    SUPERSEDED = "superseded"  # a resend replaced this link with a newer one
 
 
 class LinkError(Exception):
@@ -185,7 +195,14 @@ def security_link_check(*, request_id, secret: str) -> SecurityRequest:
     if not request.secret_hash or not keyed_hash_matches(
         salt=_SALT, value=secret, expected=request.secret_hash
     ):
-        raise LinkError(LinkProblem.INVALID)
+        replaced = any(
+            keyed_hash_matches(salt=_SALT, value=secret, expected=old)
+            for old in request.previous_secret_hashes
+        )
+        if not replaced:
+            raise LinkError(LinkProblem.INVALID)
+        # An earlier link of this request: say so, unless the whole request is gone.
+        raise LinkError(LinkProblem.REVOKED if request.revoked_at else LinkProblem.SUPERSEDED, request)
     if request.revoked_at:
         raise LinkError(LinkProblem.REVOKED, request)
     if request.used_at:

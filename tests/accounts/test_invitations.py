@@ -127,10 +127,29 @@ class TestInviteService:
         invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
         old, new = sent_links()
         assert old != new
-        assert client.get(urlparse(old).path).status_code == HTTPStatus.NOT_FOUND
+        # #13 item 9: the replaced link says a newer invitation was sent (not "check the address").
+        replaced = client.get(urlparse(old).path)
+        assert replaced.status_code == HTTPStatus.GONE
+        assert "A newer invitation was sent" in replaced.content.decode()
+        assert "copied the whole address" not in replaced.content.decode()
         assert client.get(urlparse(new).path).status_code == HTTPStatus.OK
+        # A mistyped link is still just not valid (nothing says the invitation exists).
+        mistyped = client.get(urlparse(new).path[:-3] + "xyz")
+        assert mistyped.status_code == HTTPStatus.NOT_FOUND
+        assert "copied the whole address" in mistyped.content.decode()
         result.invitation.refresh_from_db()
         assert result.invitation.send_count == 2
+
+    def test_a_replaced_link_of_a_revoked_invitation_says_withdrawn(
+        self, client, project, admin_user, sent_links
+    ):
+        result = invite(project, admin_user, email="twice.gone@example.test")
+        invitation_resend(invitation=result.invitation, actor=Actor(user=admin_user))
+        invitation_revoke(invitation=result.invitation, actor=Actor(user=admin_user))
+        for link in sent_links():
+            page = client.get(urlparse(link).path)
+            assert page.status_code == HTTPStatus.GONE
+            assert "This invitation was withdrawn" in page.content.decode()
 
     def test_revoke_kills_link_deactivates_membership_and_tells_the_person(
         self, client, project, admin_user, sent_links, mailoutbox

@@ -256,6 +256,20 @@ def test_invited_people_read_as_invited_and_a_bulk_upload_counts_them_right(page
     expect(kim).not_to_contain_text("Accepted")
 
 
+def test_an_invitation_link_replaced_by_a_resend_says_a_newer_one_was_sent(page, clinic, mailoutbox):
+    actor = Actor(user=clinic["owner"])
+    result = invitation_create(
+        project=clinic["project"], actor=actor, data=InviteInput(email="late2@east.test")
+    )
+    invitation_resend(invitation=result.invitation, actor=actor)
+    old, new = (re.search(r"https?://\S+/setpassword/\S+", m.body).group(0) for m in mailoutbox)
+    page.goto(old)
+    expect(page.get_by_role("heading", name="A newer invitation was sent")).to_be_visible()
+    expect(page.get_by_text("copied the whole address")).to_have_count(0)
+    page.goto(new)
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+
+
 def test_add_rule_works_without_javascript_too(browser, live_server, clinic, settings):
     """The server answers "Add rule" with the rows typed so far and one more, nothing saved."""
     from django.test import Client as DjangoClient
