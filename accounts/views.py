@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -19,7 +21,7 @@ from accounts.forms import (
     ProjectSettingsForm,
     RuleFormSet,
 )
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services.access_parameters import access_parameters_format
 from accounts.services.access_policies import access_policy_usage
 from accounts.services.lockout import account_locked_until
@@ -63,7 +65,7 @@ class ProjectCreateView(LoginRequiredMixin, View):
 
     template_name = "portal/project_new.html"
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.user.is_authenticated and not request.user.is_superuser:
             raise Http404("No such page.")
         return super().dispatch(request, *args, **kwargs)
@@ -78,7 +80,7 @@ class ProjectCreateView(LoginRequiredMixin, View):
                 project = services.project_create(
                     name=form.cleaned_data["name"],
                     slug=form.cleaned_data["slug"] or None,
-                    owner=request.user,
+                    owner=cast(User, request.user),  # LoginRequiredMixin
                     actor=Actor.from_request(request),
                 )
             except ApplicationError as error:
