@@ -152,12 +152,12 @@ def membership_list(
     if query:
         condition = Q()
         for word in query.split():
-            condition &= (
-                Q(user__email__icontains=word)
-                | Q(user__first_name__icontains=word)
-                | Q(user__last_name__icontains=word)
-                | Q(external_id__icontains=word)
-            )
+            # The user's fields are searched in a subquery of users (trigram-indexed on PostgreSQL,
+            # migration 0009), not row by row through the join: the same matches, far fewer reads.
+            users = User.objects.filter(
+                Q(email__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            ).values("pk")
+            condition &= Q(user_id__in=users) | Q(external_id__icontains=word)
         qs = qs.filter(condition)
     if role:
         qs = qs.filter(role=role)
