@@ -94,19 +94,28 @@ class InvitationListView(ProjectAdminView):
 
 
 class InvitationActionView(ConfirmActionMixin, ProjectAdminView):
-    """Resend (POST) or revoke an invitation (GET asks first, POST revokes)."""
+    """Resend or revoke an invitation: GET asks first (the list's Resend button posts at once:
+    a new link is not destructive), POST does it."""
 
     section = "invitations"
     action = "resend"
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if self.action != "revoke":
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        return super().get(request, *args, **kwargs)
-
     def confirmation(self, *, invitation_id) -> Confirmation:
         invitation = selectors.invitation_get(project=self.project, invitation_id=invitation_id)
         who = invitation.email or (invitation.membership.external_id if invitation.membership else "")
+        if self.action == "resend":
+            return Confirmation(
+                title=f"Send the invitation to {who or invitation.user} again?",
+                affects=f"{invitation.user.get_full_name() or who} gets a new email with a new link.",
+                consequences=[
+                    "The link in the earlier invitation email stops working at once.",
+                    "The new link works for the invitation's usual time.",
+                ],
+                undo="The earlier link cannot be brought back.",
+                button="Send again",
+                cancel_url=reverse("portal:invitations", kwargs={"project_slug": self.project.slug}),
+                danger=False,
+            )
         may = invitation.membership is None or selectors.actor_may(
             actor=self.actor,
             action=selectors.MemberAction.REVOKE_INVITATION,

@@ -11,7 +11,7 @@ first use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -216,8 +216,8 @@ class ConfirmActionMixin:
     posting to it. Subclasses say what the page says in `confirmation(**url kwargs)`; their
     `post()` does the action. Used by every such action of the portal and My account."""
 
-    def confirmation(self, **kwargs: Any) -> Confirmation:
-        raise NotImplementedError
+    # What the page says: `confirmation(**the URL's keyword arguments but project_slug)`.
+    confirmation: Callable[..., Confirmation]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         kwargs.pop("project_slug", None)

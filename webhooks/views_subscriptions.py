@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from identity import flash
 from identity.clock import clock
@@ -44,6 +45,12 @@ class SubscriptionsBaseView(ProjectAdminView):
 
     def subscription(self, subscription_id) -> EventSubscription:
         return subscriptions.subscription_get(project=self.project, subscription_id=subscription_id)
+
+    def detail_url(self, subscription: EventSubscription) -> str:
+        return reverse(
+            "portal:event_subscription",
+            kwargs={"project_slug": self.project.slug, "subscription_id": subscription.pk},
+        )
 
     def back(self, subscription: EventSubscription) -> HttpResponse:
         return redirect(
@@ -151,7 +158,7 @@ class SubscriptionRotateSecretView(ConfirmActionMixin, SubscriptionsBaseView):
             ],
             undo="The old secret cannot be brought back after those 24 hours.",
             button="Rotate secret",
-            cancel_url=self.back(subscription).url,
+            cancel_url=self.detail_url(subscription),
         )
 
     def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
@@ -181,7 +188,7 @@ class SubscriptionDeleteView(ConfirmActionMixin, SubscriptionsBaseView):
             ],
             undo="This cannot be undone; to pause it, untick Active in its settings instead.",
             button="Delete subscription",
-            cancel_url=self.back(subscription).url,
+            cancel_url=self.detail_url(subscription),
         )
 
     def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:

@@ -192,8 +192,8 @@ def membership_update(
             )
         membership.role = role
     if is_active is not UNSET and is_active != membership.is_active:
-        action = selectors.MemberAction.REACTIVATE if is_active else selectors.MemberAction.DEACTIVATE
-        if not selectors.actor_may(actor=actor, action=action, membership=membership):
+        member_action = selectors.MemberAction.REACTIVATE if is_active else selectors.MemberAction.DEACTIVATE
+        if not selectors.actor_may(actor=actor, action=member_action, membership=membership):
             raise ApplicationError(
                 "Only an owner can deactivate or reactivate an owner.",
                 code=ErrorCode.PERMISSION_DENIED,

@@ -357,17 +357,15 @@ def test_a_policy_in_use_is_not_offered_for_deletion(admin_client, project, memb
     assert 'class="danger"' not in html
 
 
-def test_resend_and_enable_stay_post_only(admin_client, project, admin_user):
+def test_enable_stays_post_only_and_resend_asks_without_acting(admin_client, project, admin_user, mailoutbox):
     invited = invitation_create(
         project=project, actor=_actor(admin_user), data=InviteInput(email="gil@example.test")
     )
+    before = SecurityRequest.objects.get(pk=invited.invitation.pk).secret_hash
+    resend = admin_client.get(portal("invitation_resend", project, invitation_id=invited.invitation.pk))
+    assert resend.status_code == 200 and "stops working at once" in resend.content.decode()
+    assert SecurityRequest.objects.get(pk=invited.invitation.pk).secret_hash == before
     client = _client(project)
-    assert (
-        admin_client.get(
-            portal("invitation_resend", project, invitation_id=invited.invitation.pk)
-        ).status_code
-        == 405
-    )
     assert admin_client.get(portal("client_enable", project, client_pk=client.pk)).status_code == 405
 
 
