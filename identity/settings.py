@@ -92,6 +92,8 @@ MIDDLEWARE = [
     # Browser sessions as records (My account -> Sessions; the `sid` of tokens and logout).
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "identity.middleware.SecurityHeadersMiddleware",
+    # Innermost, so its 400s carry the headers: a NUL in the query string never reaches a query.
+    "identity.request_guards.RefuseNulBytesMiddleware",
 ]
 
 if PRODUCTION:  # whitenoise serves the collected /static/ (the Dockerfile runs collectstatic)

@@ -52,7 +52,7 @@ urlpatterns = [
         name="socialaccount_connections",
     ),
     path("accounts/", include("allauth.urls")),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("notifications.urls")),  # anymail's ESP webhooks; unconfigured ones: 404
     path("portal/", include((portal_urlpatterns, "portal"))),
     path("api/v1/", include("identity.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,7 +4,10 @@ regression tests: each once answered 500; now the API's error envelope (or the p
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
+
+from tests.identity.test_tenant_isolation import NOT_PROJECT_SCOPED, project_routes, tenants  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +29,91 @@ def test_audit_filters_with_a_moment_postgresql_cannot_store(admin_client, proje
     assert export.status_code in (200, 400)
     page = admin_client.get(reverse("portal:audit", args=[project.slug]), {"since": since})
     assert page.status_code in (200, 400)
+
+
+HOSTILE_QUERY = {
+    "q": "\x00' OR 1=1 --",
+    "page": "-1",
+    "page_size": "99999999999999999999",
+    "status": "\x00",
+    "kind": "<script>",
+    "role": "nobody",
+    "sort": "-password",
+    "since": "2202-06-17T20:50:42-17:26",
+    "until": "not a date",
+    "actor": "\x00",
+    "target": "\x00",
+    "action": "\x00",
+    "outcome": "\x00",
+    "member": "not-a-uuid",
+    "client": "\x00",
+    "section": "\x00",
+}
+
+
+# Every field name a portal form has, with values no form expects.
+HOSTILE_FORM = {
+    **HOSTILE_QUERY,
+    "email": "\x00@x",
+    "name": "\x00",
+    "identity_id": "\x00",
+    "membership": "\x00",
+    "access_policy": "\x00",
+    "default_access_policy": "not-a-uuid",
+    "grant_types": ["\x00", "authorization_code"],
+    "redirect_uris": "javascript:alert(1)\nhttps://\x00",
+    "scopes": "\x00",
+    "scope": "openid \x00",
+    "rules-TOTAL_FORMS": "99999999999",
+    "rules-INITIAL_FORMS": "-1",
+    "rules-0-resource_type": "\x00",
+    "url": "http://[::1",
+    "events": ["\x00"],
+    "domain": "\x00.com",
+    "csv": "\x00",
+    "role": "owner",
+    "is_active": "maybe",
+    "session_idle_minutes": "99999999999999999999999",
+    "access_token_lifetime": "-99999999999999999999",
+}
+
+
+def test_every_page_and_list_answers_hostile_query_strings_without_a_server_error(tenants):  # noqa: F811
+    """Every portal page and every API route of a project, GET with query parameters that are
+    NUL bytes, wrong types and huge numbers, and every portal page POSTed such form fields:
+    never a 5xx."""
+    mine, _ = tenants
+    browser = Client(raise_request_exception=False)
+    browser.force_login(mine["admin"])
+    errors = []
+    for route in project_routes():
+        if route.name in NOT_PROJECT_SCOPED:
+            continue
+        url = reverse(route.name, kwargs={p: mine["values"][p] for p in route.params})
+        response = browser.get(url, HOSTILE_QUERY)
+        if response.status_code >= 500:
+            errors.append(f"GET {url}: {response.status_code}")
+        if route.name.startswith("portal:"):
+            response = browser.post(url, HOSTILE_FORM)
+            if response.status_code >= 500:
+                errors.append(f"POST {url}: {response.status_code}")
+    assert not errors, "\n".join(errors)
+
+
+def test_a_nul_in_the_query_string_is_a_400(admin_client, project):
+    api = admin_client.get(reverse("api-clients", args=[project.pk]), {"q": "a\x00b"})
+    assert api.status_code == 400 and api.json()["error"]["fields"] == {
+        "q": ["The query string may not contain NUL characters."]
+    }
+    page = admin_client.get(reverse("portal:clients", args=[project.slug]), {"q": "a\x00b"})
+    assert page.status_code == 400
+    assert "Content-Security-Policy" in page.headers  # the headers middleware saw the answer
+
+
+def test_webhooks_of_email_providers_not_configured_here_are_404s(client, settings):
+    """anymail mounts a webhook for every provider; one this deployment did not configure
+    answered every request with a 500 (AnymailConfigurationError)."""
+    settings.ANYMAIL = {}
+    for path in ("/anymail/mailgun/tracking/", "/anymail/mailgun/inbound/", "/anymail/amazon_ses/tracking/"):
+        response = client.post(path, data="{}", content_type="application/json")
+        assert response.status_code == 404, (path, response.status_code)
