@@ -62,6 +62,14 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_password_reset_mail(self, user, email: str, context: dict[str, Any]) -> None:
         password_reset_request(user=user, email=email)
 
+    def get_email_confirmation_url(self, request: HttpRequest | None, emailconfirmation) -> str:
+        """Links in emails are built on APP_BASE_URL, never on the request's Host header (a
+        forged Host would put an attacker's domain in the link); works outside a request too."""
+        from django.conf import settings
+        from django.urls import reverse
+
+        return f"{settings.APP_BASE_URL}{reverse('account_confirm_email', args=[emailconfirmation.key])}"
+
     def send_confirmation_mail(self, request: HttpRequest, emailconfirmation, signup: bool) -> None:
         user = emailconfirmation.email_address.user
         link = self.get_email_confirmation_url(request, emailconfirmation)

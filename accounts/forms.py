@@ -317,3 +317,14 @@ class ProjectCreateForm(forms.Form):
         required=False,
         help_text="Its address in the portal (/portal/<slug>/). Empty: made from the name.",
     )
+
+
+class MemberProfileForm(forms.Form):
+    """An admin's edit of a member's name and email (parses; accounts.services.member_profile decides)."""
+
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(
+        required=False,
+        help_text="A new address must be confirmed by the person before apps get tokens for them.",
+    )

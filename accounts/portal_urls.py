@@ -23,6 +23,16 @@ urlpatterns = [
         name="membership_deactivate",
     ),
     path(
+        "<slug:project_slug>/users/<uuid:membership_id>/profile/",
+        views.MembershipProfileView.as_view(),
+        name="membership_profile",
+    ),
+    path(
+        "<slug:project_slug>/users/<uuid:membership_id>/password-reset/",
+        views.MembershipPasswordResetView.as_view(),
+        name="membership_password_reset",
+    ),
+    path(
         "<slug:project_slug>/users/<uuid:membership_id>/mfa-reset/",
         views.MembershipMfaResetView.as_view(),
         name="membership_mfa_reset",

@@ -337,6 +337,54 @@ def membership_fhir_user(*, user, project: Project) -> str | None:
     return f"{project.fhir_base_url}/{profile}" if profile else None
 
 
+def user_belongs_to_project_alone(*, user: User, project: Project) -> bool:
+    """Is `user`'s account this project's alone (no membership in any other project, not an
+    operator)? Then the project's admins may change what the account is (its name, email,
+    second factors) and the project's provider or webhooks may speak for it; otherwise the
+    account is also someone else's way in, and only an operator changes it."""
+    if user.is_staff or user.is_superuser:
+        return False
+    return not Membership.objects.filter(user_id=user.pk).exclude(project_id=project.pk).exists()
+
+
+def user_email_verified(*, user: User) -> bool:
+    """The user has an email address and it is verified (allauth's EmailAddress): the
+    `email_verified` claim, and a condition of getting tokens (oauth.rules, in SQL there)."""
+    from allauth.account.models import EmailAddress
+
+    return (
+        bool(user.email)
+        and EmailAddress.objects.filter(user_id=user.pk, email__iexact=user.email, verified=True).exists()
+    )
+
+
+def member_connected_apps(*, membership: Membership) -> list:
+    """The apps of the member's project they have approved (oauth's Consent rows, reached by
+    label: accounts never imports oauth), newest first, with their clients."""
+    consent = apps.get_model("oauth", "Consent")
+    return list(
+        consent.objects.filter(user_id=membership.user_id, client__project_id=membership.project_id)
+        .select_related("client")
+        .order_by("-granted_at")
+    )
+
+
+def member_open_invitation(*, membership: Membership):
+    """The member's invitation that has not been accepted or revoked (pending or expired), or None."""
+    from accounts.models import SecurityRequest, SecurityRequestKind
+
+    return (
+        SecurityRequest.objects.filter(
+            membership=membership,
+            kind=SecurityRequestKind.INVITE,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
 # --- What an actor may do (the owner-only rules) ---------------------------------------------------
 # One place: services refuse with these (accounts.services.memberships, .mfa, .invitations) and the
 # portal offers only what they allow (`member_permissions` on the user and invitation pages).
@@ -350,6 +398,7 @@ class MemberAction(StrEnum):
     REVOKE_INVITATION = "revoke_invitation"
     SIGN_OUT = "sign_out"
     UNLOCK = "unlock"
+    EDIT_PROFILE = "edit_profile"
 
 
 # Actions on an owner's membership that only owners take (admins take them on everyone else).
@@ -361,6 +410,7 @@ OWNER_ONLY_ON_OWNERS = frozenset(
         MemberAction.CHANGE_ROLE,
         MemberAction.MFA_RESET,
         MemberAction.REVOKE_INVITATION,
+        MemberAction.EDIT_PROFILE,
     }
 )
 
@@ -411,6 +461,7 @@ class MemberPermissions:
     revoke_invitation: bool
     sign_out: bool
     unlock: bool
+    edit_profile: bool  # name and email; also needs the account to be this project's alone
 
 
 def member_permissions(
@@ -432,6 +483,8 @@ def member_permissions(
         revoke_invitation=may(MemberAction.REVOKE_INVITATION),
         sign_out=may(MemberAction.SIGN_OUT),
         unlock=may(MemberAction.UNLOCK),
+        edit_profile=may(MemberAction.EDIT_PROFILE)
+        and user_belongs_to_project_alone(user=membership.user, project=membership.project),
     )
 
 

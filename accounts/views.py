@@ -15,6 +15,7 @@ from django.views import View
 from accounts import selectors, services
 from accounts.forms import (
     AccessPolicyForm,
+    MemberProfileForm,
     MembershipFilterForm,
     MembershipForm,
     ProjectCreateForm,
@@ -137,6 +138,13 @@ class UserListView(ProjectAdminView):
         )
 
 
+def _profile_refusal_text(membership, actor) -> str:
+    from accounts.services.member_profile import membership_profile_refusal
+
+    refusal = membership_profile_refusal(membership=membership, actor=actor)
+    return refusal.message if refusal is not None else ""
+
+
 class MembershipDetailView(ProjectAdminView):
     section = "users"
 
@@ -155,10 +163,14 @@ class MembershipDetailView(ProjectAdminView):
             may_grant_owner=may.grant_owner,
         )
 
-    def _context(self, membership, form) -> dict:
-        events = audit_selectors.audit_event_list(project=self.project).filter(target_id=str(membership.pk))[
-            :10
-        ]
+    def _context(self, membership, form, profile_form=None) -> dict:
+        # The member's trail in this project: changes to the membership and the person's own
+        # sign-ins, failures and password changes (recorded per project, target = the user).
+        events = audit_selectors.audit_event_list(project=self.project).filter(
+            target_id__in=[str(membership.pk), str(membership.user_id)]
+        )[:20]
+        user = membership.user
+        may = self._may(membership)
         from accounts.services.sessions import session_list
 
         sessions = session_list(user=membership.user)
@@ -170,7 +182,18 @@ class MembershipDetailView(ProjectAdminView):
             "sessions": sessions,
             "mfa_factors": selectors.member_mfa_factors(memberships=[membership]).get(membership.user_id, []),
             "locked_until": account_locked_until(user=membership.user),
-            "may": self._may(membership),
+            "may": may,
+            "email_verified": selectors.user_email_verified(user=user),
+            "sign_in_methods": selectors.member_sign_in_methods(
+                project=self.project, memberships=[membership]
+            ).get(user.pk, []),
+            "connected_apps": selectors.member_connected_apps(membership=membership),
+            "profile_refusal": "" if may.edit_profile else _profile_refusal_text(membership, self.actor),
+            "open_invitation": selectors.member_open_invitation(membership=membership),
+            "profile_form": profile_form
+            or MemberProfileForm(
+                initial={"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+            ),
         }
 
     def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
@@ -233,6 +256,70 @@ class MembershipActionView(ConfirmActionMixin, ProjectAdminView):
         response = HttpResponseRedirect(self.back_url(membership))
         response.status_code = status
         return response
+
+
+class MembershipProfileView(MembershipDetailView):
+    """POST-only: an admin changes the member's name and email (accounts.services.member_profile)."""
+
+    def get(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)  # 404s
+        return redirect("portal:membership", project_slug=self.project.slug, membership_id=membership.pk)
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        from accounts.services.member_profile import membership_profile_update
+
+        membership = selectors.membership_get(project=self.project, membership_id=membership_id)
+        profile_form = MemberProfileForm(request.POST)
+        if profile_form.is_valid():
+            try:
+                changed = membership_profile_update(
+                    membership=membership, actor=self.actor, **profile_form.cleaned_data
+                )
+            except ApplicationError as error:
+                form_add_service_error(profile_form, error)
+            else:
+                if "email" in changed:
+                    flash.flash(request, flash.MEMBER_EMAIL_CHANGED, email=profile_form.cleaned_data["email"])
+                elif changed:
+                    flash.flash(request, flash.MEMBERSHIP_SAVED, user=membership.user)
+                return redirect(
+                    "portal:membership", project_slug=self.project.slug, membership_id=membership.pk
+                )
+        form = self._form(membership, initial={"role": membership.role})
+        return self.render(
+            request, "portal/users/detail.html", self._context(membership, form, profile_form), status=400
+        )
+
+
+class MembershipPasswordResetView(MembershipActionView):
+    """Email the member a password-reset link (the admin never sees it)."""
+
+    def confirmation(self, *, membership_id) -> Confirmation:
+        membership = self.membership(membership_id)
+        return Confirmation(
+            title=f"Send {_person(membership)} a password reset email?",
+            affects=f"{_person(membership)} gets a single-use link to choose a new password.",
+            consequences=[
+                "Their current password keeps working until they choose a new one.",
+                "Earlier unused reset links stop working.",
+                "You never see the link; only their mailbox does.",
+            ],
+            undo="Nothing changes unless they follow the link.",
+            button="Send the reset email",
+            cancel_url=self.back_url(membership),
+        )
+
+    def post(self, request: HttpRequest, project_slug: str, membership_id) -> HttpResponse:
+        from accounts.services.member_profile import membership_password_reset_send
+
+        membership = self.membership(membership_id)
+        try:
+            membership_password_reset_send(membership=membership, actor=self.actor)
+        except ApplicationError as error:
+            flash.flash_refusal(request, error)
+        else:
+            flash.flash(request, flash.MEMBER_PASSWORD_RESET_SENT, email=membership.user.email)
+        return self.back(membership)
 
 
 class MembershipSignOutView(MembershipActionView):

@@ -25,6 +25,8 @@ class AuditAction(models.TextChoices):
     USER_SIGNED_OUT_EVERYWHERE = "user.signed_out_everywhere", "Signed out everywhere"
     MEMBERSHIP_SIGNED_OUT = "membership.signed_out", "Signed out of the project"
     MEMBERSHIP_MFA_RESET = "membership.mfa_reset", "Two-factor authentication reset"
+    MEMBERSHIP_PROFILE_UPDATED = "membership.profile_updated", "Name or email changed by an admin"
+    MEMBERSHIP_PASSWORD_RESET_SENT = "membership.password_reset_sent", "Password reset email sent by an admin"
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
     USER_SIGNED_UP = "user.signed_up", "User signed up"
     INVITATION_CREATED = "invitation.created", "Invitation sent"

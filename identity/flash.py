@@ -46,6 +46,11 @@ def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
 # --- Members and access policies (accounts) -------------------------------------------------------
 
 MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
+MEMBER_EMAIL_CHANGED = Flash(
+    messages.SUCCESS,
+    _("Saved. {email} was sent a confirmation link; apps get no tokens for this person until they follow it."),
+)
+MEMBER_PASSWORD_RESET_SENT = Flash(messages.SUCCESS, _("Sent a password reset link to {email}."))
 MEMBERSHIP_MFA_RESET = Flash(
     messages.SUCCESS,
     _("Reset {user}'s two-factor authentication: they were signed out everywhere and emailed."),

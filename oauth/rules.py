@@ -20,7 +20,7 @@ from allauth.mfa.models import Authenticator
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from accounts.models import Membership, Project, User
-from accounts.selectors import FACTOR_TYPES
+from accounts.selectors import FACTOR_TYPES, user_email_verified
 
 
 def _verified_addresses(*, user_id, email) -> QuerySet[EmailAddress]:
@@ -72,4 +72,4 @@ def token_user_allowed() -> ExpressionWrapper:
 
 def email_verified(user) -> bool:
     """The `email_verified` claim: the user has an email address and it is verified."""
-    return bool(user.email) and _verified_addresses(user_id=user.pk, email=user.email).exists()
+    return user_email_verified(user=user)

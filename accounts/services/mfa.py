@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Membership
-from accounts.selectors import MemberAction, actor_may
+from accounts.selectors import MemberAction, actor_may, user_belongs_to_project_alone
 from accounts.services.sessions import user_sign_out_everywhere
 from audit.context import Actor
 from audit.models import AuditAction
@@ -27,11 +27,7 @@ def membership_mfa_reset_refusal(*, membership: Membership, actor: Actor) -> App
             code=ErrorCode.PERMISSION_DENIED,
             status=403,
         )
-    if (
-        Membership.objects.filter(user_id=membership.user_id)
-        .exclude(project_id=membership.project_id)
-        .exists()
-    ):
+    if not user_belongs_to_project_alone(user=membership.user, project=membership.project):
         return ApplicationError(
             "This person also belongs to other projects, so their account is not this project's "
             "alone to change; ask an operator to reset their two-factor authentication.",

@@ -21,6 +21,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from accounts.models import Membership, User, normalize_email
+from accounts.selectors import user_belongs_to_project_alone
 from accounts.services import (
     invitation_accept_pending,
     membership_create,
@@ -99,7 +100,7 @@ def _subject_match_is_safe(provider: IdentityProvider, user: User) -> bool:
     is this project's alone: no membership in another project, and no email or one at this
     provider's verified domains. (Otherwise an admin could put a stranger's account under an
     external ID that their own provider then asserts.)"""
-    if Membership.objects.filter(user=user).exclude(project=provider.project).exists():
+    if not user_belongs_to_project_alone(user=user, project=provider.project):
         return False
     return not user.email or identity_provider_vouches_for(provider, user.email)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import Membership, normalize_email
+from accounts.selectors import user_belongs_to_project_alone
 from accounts.services import membership_deactivate, membership_reactivate, user_profile_refresh
 from audit.context import Actor
 from audit.models import AuditAction
@@ -93,16 +94,9 @@ def _domain_verified_by(project, email: str) -> bool:
     )
 
 
-def _account_is_projects_alone(membership: Membership) -> bool:
-    user = membership.user
-    if user.is_staff or user.is_superuser:
-        return False
-    return not Membership.objects.filter(user=user).exclude(project_id=membership.project_id).exists()
-
-
 def profile_refresh(membership: Membership, person: OktaUser, actor: Actor) -> str:
     user, project = membership.user, membership.project
-    if not _account_is_projects_alone(membership):
+    if not user_belongs_to_project_alone(user=membership.user, project=membership.project):
         return (
             f"{user}'s account is shared with other projects (or is staff): this project's webhooks "
             "do not change its name or email."
