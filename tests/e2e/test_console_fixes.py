@@ -54,7 +54,7 @@ def test_a_revoked_invitations_message_offers_no_send_again(page, sign_in, clini
     first = OutboundMessage.objects.filter(kind=MessageKind.WELCOME_SET_PASSWORD).earliest("created_at")
 
     sign_in("owner@east.test")
-    page.get_by_role("link", name="Outbox").click()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Outbox").click()
     page.get_by_role("row").filter(has_text="late@east.test").filter(
         has_text="Welcome / set password"
     ).last.get_by_role("link").first.click()
