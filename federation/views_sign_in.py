@@ -12,9 +12,11 @@ from typing import cast
 
 from allauth.account.views import LoginView
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 
 from accounts.models import User, normalize_email
@@ -22,9 +24,10 @@ from accounts.selectors import sign_in_hint, sign_in_project
 from audit.context import Actor
 from federation.forms import EmailStepForm
 from federation.selectors import identity_provider_for_email, sign_in_buttons
-from federation.services import identity_list, identity_unlink
+from federation.services import identity_list, identity_unlink, identity_unlink_problem
 from identity import flash
 from identity.errors import ApplicationError
+from identity.portal import ConfirmActionMixin, Confirmation
 
 
 class EmailFirstLoginView(LoginView):
@@ -89,6 +92,44 @@ class SignInMethodsView(LoginRequiredMixin, View):
                 request, self.template_name, self._context(request, error=error.message), status=error.status
             )
         flash.flash(request, flash.IDENTITY_UNLINKED)
+        response = redirect("sign_in_methods")
+        response.status_code = 303
+        return response
+
+
+class IdentityUnlinkView(ConfirmActionMixin, LoginRequiredMixin, View):
+    """My account → Sign-in methods → Unlink: GET asks (which identity, what remains); POST unlinks."""
+
+    def confirmation(self, *, identity_id: int) -> Confirmation:
+        user = cast(User, self.request.user)
+        identity = next((i for i in identity_list(user=user) if i.id == identity_id), None)
+        if identity is None:
+            raise Http404("No such linked identity.")
+        accounts = list(SocialAccount.objects.filter(user=user))
+        account = next(a for a in accounts if a.pk == identity_id)
+        problem = identity_unlink_problem(account=account, accounts=accounts)
+        return Confirmation(
+            title=f"Unlink {identity.provider_name}?",
+            affects=f"Your {identity.provider_name} identity {identity.email or identity.subject}"
+            + (f" ({identity.project_name})." if identity.project_name else "."),
+            consequences=[
+                f"You can no longer sign in with {identity.provider_name}; your password and other "
+                "linked identities keep working.",
+                "Your sessions and the apps you use are not signed out.",
+            ],
+            undo=f"Signing in with {identity.provider_name} again links it again.",
+            button="Unlink",
+            cancel_url=reverse("sign_in_methods"),
+            blockers=[problem] if problem else [],
+        )
+
+    def post(self, request: HttpRequest, identity_id: int) -> HttpResponse:
+        try:
+            identity_unlink(user=request.user, identity_id=identity_id, actor=Actor.from_request(request))
+        except ApplicationError as error:
+            flash.flash_refusal(request, error)
+        else:
+            flash.flash(request, flash.IDENTITY_UNLINKED)
         response = redirect("sign_in_methods")
         response.status_code = 303
         return response

@@ -17,7 +17,7 @@ from accounts import portal_urls as accounts_portal
 from accounts.views_mfa import EnrolmentContinueView, EnrolmentRequiredView
 from accounts.views_public import SetPasswordView, brand_stylesheet
 from federation import portal_urls as federation_portal
-from federation.views_sign_in import EmailFirstLoginView, SignInMethodsView
+from federation.views_sign_in import EmailFirstLoginView, IdentityUnlinkView, SignInMethodsView
 from identity import health
 from oauth import portal_urls as oauth_portal
 from oauth import views as oauth_views
@@ -86,6 +86,11 @@ urlpatterns = [
     ),
     path("account/sessions/<str:sid>/end/", oauth_sessions.SessionEndView.as_view(), name="session_end"),
     path("account/sign-in-methods/", SignInMethodsView.as_view(), name="sign_in_methods"),
+    path(
+        "account/sign-in-methods/<int:identity_id>/unlink/",
+        IdentityUnlinkView.as_view(),
+        name="identity_unlink",
+    ),
     path("brand/<slug:slug>.css", brand_stylesheet, name="brand_stylesheet"),
     path("account/two-factor/required/", EnrolmentRequiredView.as_view(), name="mfa_enrolment_required"),
     path("account/two-factor/continue/", EnrolmentContinueView.as_view(), name="mfa_enrolment_continue"),

@@ -545,3 +545,27 @@ def test_removing_a_connected_app_asks_first(person, project):
     assert (
         browser.get(reverse("connected_app_remove", kwargs={"client_id": other.client_id})).status_code == 404
     )
+
+
+def test_unlinking_a_sign_in_identity_asks_first(person):
+    from allauth.socialaccount.models import SocialAccount
+
+    linked = SocialAccount.objects.create(user=person, provider="gone-provider", uid="g-ivy")
+    browser = _signed_in(person.email, "Laptop")
+    url = reverse("identity_unlink", kwargs={"identity_id": linked.pk})
+    assert f'href="{url}"' in browser.get(reverse("sign_in_methods")).content.decode()
+    html = browser.get(url).content.decode()
+    assert "Unlink Deleted identity provider?" in html and "g-ivy" in html and "no longer sign in" in html
+    assert SocialAccount.objects.filter(pk=linked.pk).exists()
+
+    # the only way in: the reason instead of the button
+    person.set_unusable_password()
+    person.save()
+    browser.force_login(person)
+    blocked = browser.get(url).content.decode()
+    assert "only way to sign in" in blocked and 'class="danger"' not in blocked
+    person.set_password(DEFAULT_PASSWORD)
+    person.save()
+    browser.force_login(person)
+    assert browser.post(url).status_code == 303
+    assert not SocialAccount.objects.filter(pk=linked.pk).exists()
