@@ -15,6 +15,8 @@ token query needs anyway, and each of the two lookups is an EXISTS on an indexed
 
 from __future__ import annotations
 
+import uuid
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
@@ -46,6 +48,31 @@ def _allowed(*, user: str, project) -> Q:
     )
 
 
+# Stand-ins for the two values of `user_may_use_client`'s statement, replaced at each call.
+_USER_MARKER, _PROJECT_MARKER = uuid.UUID(int=0x5E5E), uuid.UUID(int=0x9A9A)
+_compiled: dict[str, tuple[str, list, list[int], list[int]]] = {}
+
+
+def _may_use_statement(connection) -> tuple[str, list, list[int], list[int]]:
+    """`user_may_use_client`'s SQL, compiled from the rule once per process and database vendor
+    (compiling its four subqueries costs several times more than running them), with the positions
+    of the user's and the project's parameters."""
+    compiled = _compiled.get(connection.vendor)
+    if compiled is None:
+        queryset = User.objects.filter(pk=_USER_MARKER).filter(_allowed(user="", project=_PROJECT_MARKER))
+        sql, params = queryset.values("pk")[:1].query.get_compiler(connection=connection).as_sql()
+        params = list(params)
+
+        def positions(marker) -> list[int]:
+            return [i for i, p in enumerate(params) if p == marker or p == marker.hex or p == str(marker)]
+
+        compiled = (sql, params, positions(_USER_MARKER), positions(_PROJECT_MARKER))
+        if not compiled[2] or not compiled[3]:
+            raise RuntimeError("oauth.rules: the compiled rule lost its user or project parameter")
+        _compiled[connection.vendor] = compiled
+    return compiled
+
+
 def user_may_use_client(user, client) -> bool:
     """May `user` get tokens of `client` (or keep using the ones they have)? No user: no.
 
@@ -54,7 +81,30 @@ def user_may_use_client(user, client) -> bool:
     """
     if user is None or getattr(user, "pk", None) is None:
         return False
-    return User.objects.filter(pk=user.pk).filter(_allowed(user="", project=client.project_id)).exists()
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(User)]
+    sql, params, user_at, project_at = _may_use_statement(connection)
+    params = list(params)
+    for at in user_at:
+        params[at] = _in_kind(params[at], user.pk)
+    for at in project_at:
+        params[at] = _in_kind(params[at], client.project_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def _in_kind(marker_value, value):
+    """`value` in the form the compiled statement had its marker (UUID, hex or text)."""
+    if isinstance(marker_value, uuid.UUID):
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    as_uuid = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return (
+        as_uuid.hex
+        if marker_value == _USER_MARKER.hex or marker_value == _PROJECT_MARKER.hex
+        else str(as_uuid)
+    )
 
 
 def token_user_may_use_client(token) -> bool:

@@ -14,9 +14,9 @@ an upgrade changes them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from django.db import router, transaction
 from django.db.models import Min
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
@@ -27,7 +27,7 @@ from oauth.authn_context import acr_of
 from oauth.client_auth import CLIENT_AUTH_PARAMETERS, client_authenticate, presents_assertion
 from oauth.constants import GrantType
 from oauth.granting import scopes_grant
-from oauth.models import AccessToken, Client, Grant, RefreshToken
+from oauth.models import AccessToken, Client, Grant, IDToken, RefreshToken
 from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
 from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
@@ -193,7 +193,9 @@ class Validator(OAuth2Validator):
         """DOT's, plus the JWT's `jti` and the code it descends from, written in the same INSERT."""
         id_token = token.get("id_token", None)
         if id_token:
-            id_token = self._load_id_token(id_token)
+            # finalize_id_token saved the row a moment ago: use it rather than verify and read back.
+            saved = request.__dict__.get("id_token")
+            id_token = saved if isinstance(saved, IDToken) else self._load_id_token(id_token)
         code_checksum = request.__dict__.get("authorization_code_checksum", "")
         access_token = AccessToken(
             user=request.user,
@@ -228,34 +230,40 @@ class Validator(OAuth2Validator):
         )
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        """DOT's, then the new refresh token records the code it descends from and, for a
-        concurrent refresh, joins the family of the token it stands in for."""
-        if not token.get("refresh_token"):
-            if request.grant_type == GrantType.CLIENT_CREDENTIALS:
-                # DOT-private (3.4.1), called: for client credentials DOT's body is one INSERT (no
-                # refresh token, no earlier row to revoke), atomic on its own; DOT's transaction
-                # around it would only add BEGIN and COMMIT round trips to the hot path.
-                return self._save_bearer_token(token, request, *args, **kwargs)
-            return super().save_bearer_token(token, request, *args, **kwargs)
-        fields = {}
-        if request.__dict__.get("authorization_code_checksum", ""):
-            fields["authorization_code_checksum"] = request.authorization_code_checksum
+        """DOT's (its transaction around the rotation; our _create_refresh_token records what the
+        new refresh token carries in its INSERT)."""
+        if not token.get("refresh_token") and request.grant_type == GrantType.CLIENT_CREDENTIALS:
+            # DOT-private (3.4.1), called: for client credentials DOT's body is one INSERT (no
+            # refresh token, no earlier row to revoke), atomic on its own; DOT's transaction
+            # around it would only add BEGIN and COMMIT round trips to the hot path.
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        return super().save_bearer_token(token, request, *args, **kwargs)
+
+    # DOT-private (3.4.1), replaced whole (like _create_access_token): the new refresh token records
+    # the code it descends from, the launch context and session of its grant and, for a concurrent
+    # refresh, joins the family of the token it stands in for, in the same INSERT.
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        """DOT's, plus what the token carries from its grant, written in the same INSERT."""
         sibling_of = request.__dict__.get("grace_refresh_token")
         if sibling_of is not None and sibling_of.token_family:
-            fields["token_family"] = sibling_of.token_family
-        if request.__dict__.get("_launch_context"):
-            fields["launch_context"] = request._launch_context
-        if request.__dict__.get("_grant_sid"):
-            fields["sid"] = request._grant_sid
-        with transaction.atomic(using=router.db_for_write(RefreshToken)):
-            saved = super().save_bearer_token(token, request, *args, **kwargs)
-            if fields:
-                RefreshToken.objects.filter(
-                    token_checksum=token_checksum(token["refresh_token"]),
-                    application=request.client,
-                    revoked__isnull=True,
-                ).update(**fields)
-        return saved
+            token_family = sibling_of.token_family
+        elif previous_refresh_token:
+            token_family = previous_refresh_token.token_family
+        else:
+            token_family = uuid.uuid4()
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=token_family,
+            resource=getattr(request, "resource", []),  # RFC 8707
+            authorization_code_checksum=request.__dict__.get("authorization_code_checksum") or "",
+            launch_context=request.__dict__.get("_launch_context") or {},
+            sid=request.__dict__.get("_grant_sid") or "",
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token
 
     def _concurrent_refresh(self, refresh_token, client, request) -> bool:
         """Two refreshes of one token racing from the same client (RFC 9700 §4.14.2 leeway).
@@ -336,8 +344,6 @@ class Validator(OAuth2Validator):
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         """DOT's, but every ID token carries its key id (DOT sets `kid` for RS256 only)."""
-        from django.db import transaction
-
         from oauth.keys import jws_sign, signing_key_active
 
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
@@ -346,8 +352,7 @@ class Validator(OAuth2Validator):
             id_token["nonce"] = request.nonce
         key = signing_key_active(request.client.algorithm or "RS256")
         signed = jws_sign(key, header={"typ": "JWT"}, claims=id_token)
-        with transaction.atomic():
-            request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)  # one INSERT
         request.access_token = request.id_token
         return signed
 

@@ -18,11 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.signals import app_authorized
 
 from identity import flash
 from identity.clock import clock
-from oauth import errors, forms, selectors, services
 from identity.portal import ConfirmActionMixin, Confirmation
+from oauth import errors, forms, selectors, services
 from oauth.app_settings import app_settings
 from oauth.authn_context import Acr, acr_values_want_mfa, amr_of_records
 from oauth.constants import ASSERTION_SIGNING_ALGORITHMS, GrantType, SigningAlgorithm, TokenEndpointAuthMethod
@@ -567,6 +568,19 @@ class TokenView(dot_views.TokenView):
             # DOT routes the device grant itself; we offer none but these three.
             return errors.UnsupportedGrantType().response()
         return with_description(request, super().post(request, *args, **kwargs))
+
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        """DOT's, minus its re-read of the token just issued when nobody listens to
+        `app_authorized` (DOT reads the row back only to send that signal; nothing of ours
+        receives it): one SQL statement less on every grant. A receiver connected later gets
+        DOT's behaviour back unchanged."""
+        if app_authorized.has_listeners(type(self)):
+            return super().authorization_flow_token_response(request, *args, **kwargs)
+        _url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 token_view = cors(TokenView.as_view())

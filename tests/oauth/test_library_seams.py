@@ -46,6 +46,7 @@ def _shape(function) -> list[tuple]:
 DOT_PRIVATE = [
     (OAuth2Validator, "_load_application", True),
     (OAuth2Validator, "_create_access_token", True),
+    (OAuth2Validator, "_create_refresh_token", True),
     (OAuth2Validator, "_load_id_token", False),
     (OAuth2Validator, "_set_token_value", False),
     (OAuth2Validator, "_save_id_token", False),
@@ -55,6 +56,13 @@ DOT_PRIVATE = [
 EXPECTED_SHAPES = {
     "_load_application": ["self", "client_id", "request"],
     "_create_access_token": ["self", "expires", "request", "token", "source_refresh_token"],
+    "_create_refresh_token": [
+        "self",
+        "request",
+        "refresh_token_code",
+        "access_token",
+        "previous_refresh_token",
+    ],
     "_load_id_token": ["self", "token"],
     "_set_token_value": ["self", "token_instance", "raw_token"],
     "_save_id_token": ["self", "jti", "request", "expires", "args", "kwargs"],
@@ -77,6 +85,7 @@ def test_dot_private_methods_keep_their_signature(base, name, overridden):
 FINGERPRINTS = {
     "_create_access_token": "b9b36b168ac8ba464970453fa934c706990a808ddf01b1bf9df2acc96de09358",
     "_load_application": "d6038203ad28e2212aa4252ca619477d065edb44911c7f663653587caf4d4ab2",
+    "_create_refresh_token": "eca3713cacfd672bf15e38521c2c80511e790689cbf08458dd09db32ce7001e0",
 }
 
 

@@ -1,0 +1,207 @@
+"""The hot paths stay lean and correct (issue #14 item 3; docs/OAUTH.md "Performance notes").
+
+A client-credentials grant is one SQL statement (the token row), its JWT verifies against the
+JWKS, introspection and revocation still see the token; tokens signed without jwcrypto verify
+with it for both algorithms; the protocol endpoints run through the short middleware stack
+(identity/handlers.py) and the rest of the site through the whole one; the password hasher is
+Argon2id at OWASP's minimum and upgrades older hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.hashers import check_password, get_hasher, make_password
+from django.core.signals import request_started
+from django.db import close_old_connections, connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from jwcrypto import jwk, jwt
+
+from audit.context import Actor
+from oauth import keys
+from oauth.client_cache import client_cache_forget
+from oauth.models import AccessToken
+from oauth.services import ClientInput, client_create
+from oauth.tokens import token_checksum
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def m2m():
+    data = ClientInput(name="Machine", grant_types=["client_credentials"], scopes=["openid", "portal.read"])
+    issued = client_create(project=ProjectFactory(), actor=Actor.system(), data=data)
+    client_cache_forget()
+    return issued.client, issued.client_secret
+
+
+def basic(client, secret) -> str:
+    return "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+
+def grant(http, client, secret):
+    return http.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "portal.read"},
+        HTTP_AUTHORIZATION=basic(client, secret),
+    )
+
+
+def verify(token: str) -> dict:
+    key_set = jwk.JWKSet.from_json(json.dumps(keys.jwks()))
+    return json.loads(jwt.JWT(jwt=token, key=key_set, expected_type="JWS").claims)
+
+
+def test_a_client_credentials_grant_is_one_statement_and_its_token_works(m2m):
+    client, secret = m2m
+    http = Client()
+    assert grant(http, client, secret).status_code == 200  # warm: keys, client cache
+    with CaptureQueriesContext(connection) as queries:
+        response = grant(http, client, secret)
+    assert response.status_code == 200, response.content
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    claims = verify(body["access_token"])
+    assert claims["client_id"] == client.client_id and claims["sub"] == f"client:{client.client_id}"
+    assert body["scope"] == "portal.read" and body["expires_in"] == claims["exp"] - claims["iat"]
+    row = AccessToken.objects.get(token_checksum=token_checksum(body["access_token"]))
+    assert row.token == "" and row.jti == claims["jti"]  # hashed storage: no plaintext at rest
+
+    auth = basic(client, secret)
+    introspect = http.post("/o/introspect/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
+    assert introspect.json()["active"] is True and introspect.json()["jti"] == claims["jti"]
+    revoke = http.post("/o/revoke/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
+    assert revoke.status_code == 200
+    introspect = http.post("/o/introspect/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
+    assert introspect.json() == {"active": False}
+
+
+def test_a_refused_grant_still_gets_the_protocol_error(m2m):
+    client, _secret = m2m
+    response = grant(Client(), client, "not-the-secret")
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert not AccessToken.objects.filter(application=client).exists()
+
+
+def test_app_authorized_receivers_still_get_the_token(m2m):
+    from oauth2_provider.signals import app_authorized
+
+    client, secret = m2m
+    seen = []
+
+    def receiver(sender, request, token, **kwargs):
+        seen.append(token)
+
+    app_authorized.connect(receiver)
+    try:
+        response = grant(Client(), client, secret)
+    finally:
+        app_authorized.disconnect(receiver)
+    assert response.status_code == 200
+    assert [t.token_checksum for t in seen] == [token_checksum(response.json()["access_token"])]
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_tokens_signed_without_jwcrypto_verify_with_it(algorithm):
+    key = keys.signing_key_active(algorithm)
+    token = keys.jws_sign(key, header={"typ": "at+jwt"}, claims={"sub": "x", "n": 1})
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header == {"typ": "at+jwt", "alg": algorithm, "kid": key.kid}
+    assert verify(token) == {"sub": "x", "n": 1}
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    with pytest.raises(Exception):  # noqa: B017 (jwcrypto raises its own InvalidJWSSignature)
+        verify(tampered)
+
+
+def _wsgi(application, path: str, *, method: str = "GET", body: str = "", headers: dict | None = None):
+    raw = body.encode()
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(raw)),
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        **(headers or {}),
+    }
+    answer = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answer["status"], answer["headers"] = int(status.split()[0]), response_headers
+
+    # As Django's test client: the test's transaction must survive the request's end.
+    request_started.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+    return answer["status"], answer["headers"], content
+
+
+def test_protocol_endpoints_get_the_short_middleware_stack(m2m):
+    from identity.handlers import Application
+
+    client, secret = m2m
+    application = Application()
+    assert application.protocol_paths() == {"/o/token/", "/o/introspect/", "/o/revoke/"}
+
+    def view_middleware(handler) -> set[str]:
+        return {type(method.__self__).__name__ for method in handler._view_middleware}
+
+    assert "CsrfViewMiddleware" in view_middleware(application.full)
+    assert "CsrfViewMiddleware" not in view_middleware(application.protocol)
+
+    status, headers, content = _wsgi(
+        application,
+        "/o/token/",
+        method="POST",
+        body=urlencode({"grant_type": "client_credentials"}),
+        headers={"HTTP_AUTHORIZATION": basic(client, secret)},
+    )
+    names = {name.lower(): value for name, value in headers}
+    assert status == 200 and "access_token" in json.loads(content)
+    assert "set-cookie" not in names and "cookie" not in names.get("vary", "").lower()
+    # The headers every answer gets are still there (SecurityMiddleware, ours, CORS).
+    for header in ("x-content-type-options", "content-security-policy", "referrer-policy"):
+        assert header in names, header
+    assert names["access-control-allow-origin"] == "*"
+
+    # Any other path, /o/authorize/ included, runs through the whole stack (sessions, CSRF).
+    status, headers, _content = _wsgi(application, "/accounts/login/")
+    assert status == 200
+    assert any(name.lower() == "set-cookie" and "csrftoken" in value for name, value in headers)
+
+
+def test_passwords_are_argon2id_at_owasp_minimum_and_old_hashes_upgrade(settings):
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    settings.PASSWORD_HASHERS = list(__import__("identity.settings", fromlist=["x"]).PASSWORD_HASHERS)
+    hasher = get_hasher()
+    encoded = make_password("correct horse battery")
+    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert hasher.must_update(encoded) is False
+    old = Argon2PasswordHasher().encode("correct horse battery", Argon2PasswordHasher().salt())
+    assert "m=102400,t=2,p=8" in old
+    upgraded = []
+    assert check_password("correct horse battery", old, setter=upgraded.append)
+    assert upgraded == ["correct horse battery"]  # Django re-hashes it with the new parameters
