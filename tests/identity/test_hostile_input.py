@@ -3,6 +3,8 @@ regression tests: each once answered 500; now the API's error envelope (or the p
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -117,3 +119,33 @@ def test_webhooks_of_email_providers_not_configured_here_are_404s(client, settin
     for path in ("/anymail/mailgun/tracking/", "/anymail/mailgun/inbound/", "/anymail/amazon_ses/tracking/"):
         response = client.post(path, data="{}", content_type="application/json")
         assert response.status_code == 404, (path, response.status_code)
+
+
+# The fields the API's inputs have (an unknown one is ignored, so all are sent at once).
+API_FIELDS = (
+    "name", "display_name", "email", "role", "access_policy", "default_access_policy", "grant_types",
+    "redirect_uris", "scopes", "access_token_lifetime", "refresh_token_lifetime", "session_idle_minutes",
+    "session_absolute_hours", "url", "events", "domain", "rules", "client_id", "membership_id", "scope",
+    "patient", "is_active", "external_id", "first_name", "last_name", "access_parameters", "jwks",
+)  # fmt: skip
+HOSTILE_VALUES = [10**30, -(10**30), "\x00", {"nested": ["x"]}, ["\x00"], None, 1.5e308, "9" * 5000]
+
+
+def test_every_api_write_answers_hostile_json_without_a_server_error(tenants):  # noqa: F811
+    """Every project API route, POST/PUT/PATCH with each field a huge number, a NUL, an object,
+    a list, null, a float or a long string: the error envelope, never a 5xx."""
+    mine, _ = tenants
+    browser = Client(raise_request_exception=False)
+    browser.force_login(mine["admin"])
+    errors = []
+    for route in project_routes():
+        if not route.name.startswith("api-") or route.name in NOT_PROJECT_SCOPED:
+            continue
+        url = reverse(route.name, kwargs={p: mine["values"][p] for p in route.params})
+        for value in HOSTILE_VALUES:
+            body = json.dumps(dict.fromkeys(API_FIELDS, value))
+            for method in ("post", "put", "patch"):
+                response = getattr(browser, method)(url, data=body, content_type="application/json")
+                if response.status_code >= 500:
+                    errors.append(f"{method.upper()} {url} with {str(value)[:20]!r}: {response.status_code}")
+    assert not errors, "\n".join(errors)
