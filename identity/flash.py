@@ -50,6 +50,10 @@ MEMBER_EMAIL_CHANGED = Flash(
     messages.SUCCESS,
     _("Saved. {email} was sent a confirmation link; apps get no tokens for this person until they follow it."),
 )
+WEBHOOK_SECRET_SHOWN = Flash(
+    messages.INFO,
+    _("The secret of {name} was shown once and is not stored readably; rotate it if it was lost."),
+)
 MEMBER_PASSWORD_RESET_SENT = Flash(messages.SUCCESS, _("Sent a password reset link to {email}."))
 MEMBERSHIP_MFA_RESET = Flash(
     messages.SUCCESS,

@@ -16,6 +16,11 @@ urlpatterns = [
     path(f"{subscriptions}/", views_subscriptions.SubscriptionListView.as_view(), name="event_subscriptions"),
     path(f"{subscription}/", views_subscriptions.SubscriptionDetailView.as_view(), name="event_subscription"),
     path(
+        f"{subscription}/secret/",
+        views_subscriptions.SubscriptionSecretView.as_view(),
+        name="event_subscription_secret",
+    ),
+    path(
         f"{subscription}/rotate-secret/",
         views_subscriptions.SubscriptionRotateSecretView.as_view(),
         name="event_subscription_rotate_secret",
@@ -31,6 +36,7 @@ urlpatterns = [
         name="event_delivery_replay",
     ),
     path(f"{endpoint}/", views.EndpointDetailView.as_view(), name="webhook"),
+    path(f"{endpoint}/secret/", views.EndpointSecretView.as_view(), name="webhook_secret"),
     path(
         f"{endpoint}/rotate-secret/", views.EndpointRotateSecretView.as_view(), name="webhook_rotate_secret"
     ),

@@ -16,6 +16,8 @@ from identity.portal import (
     form_add_service_error,
     paginate,
     query_without_page,
+    shown_once_pop,
+    shown_once_put,
 )
 from webhooks import selectors, services
 from webhooks.constants import WebhookScheme
@@ -43,13 +45,11 @@ class WebhooksBaseView(ProjectAdminView):
     def show_once(
         self, request, endpoint, *, url: str | None, secret: str | None, title: str
     ) -> HttpResponse:
-        """The page that shows a new endpoint's URL and/or a generated secret, once."""
-        response = self.render(
-            request,
-            "portal/webhooks/secret.html",
-            {"endpoint": endpoint, "url": url, "secret": secret, "title": title},
-        )
-        response["Cache-Control"] = "no-store"
+        """Keep a new endpoint's URL and/or generated secret in the session and redirect to the
+        page that shows them once (post/redirect/get: a reload repeats nothing, shows nothing)."""
+        shown_once_put(request, _secret_key(endpoint), {"url": url, "secret": secret, "title": title})
+        response = redirect("portal:webhook_secret", project_slug=self.project.slug, endpoint_id=endpoint.pk)
+        response.status_code = 303
         return response
 
     def detail(self, request, endpoint, *, form=None, status=200) -> HttpResponse:
@@ -114,6 +114,24 @@ class EndpointCreateView(WebhooksBaseView):
                     title="Webhook endpoint created",
                 )
         return self.render(request, "portal/webhooks/form.html", {"form": form}, status=400)
+
+
+def _secret_key(endpoint) -> str:
+    return f"webhook-endpoint-secret:{endpoint.pk}"
+
+
+class EndpointSecretView(WebhooksBaseView):
+    """GET: what `show_once` kept, shown once (taken out of the session)."""
+
+    def get(self, request: HttpRequest, project_slug: str, endpoint_id) -> HttpResponse:
+        endpoint = self.endpoint(endpoint_id)
+        shown = shown_once_pop(request, _secret_key(endpoint))
+        if shown is None:
+            flash.flash(request, flash.WEBHOOK_SECRET_SHOWN, name=endpoint.name)
+            return self.back(endpoint)
+        response = self.render(request, "portal/webhooks/secret.html", {"endpoint": endpoint, **shown})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class EndpointDetailView(WebhooksBaseView):

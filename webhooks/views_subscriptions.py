@@ -17,6 +17,8 @@ from identity.portal import (
     form_add_service_error,
     paginate,
     query_without_page,
+    shown_once_pop,
+    shown_once_put,
 )
 from notifications.delivery import DeliveryStatus
 from webhooks import subscriptions
@@ -40,8 +42,22 @@ def _initial(subscription: EventSubscription) -> dict:
     return {"url": subscription.url, "events": subscription.events, "is_active": subscription.is_active}
 
 
+def _secret_key(subscription: EventSubscription) -> str:
+    return f"event-subscription-secret:{subscription.pk}"
+
+
 class SubscriptionsBaseView(ProjectAdminView):
     section = "webhooks"
+
+    def secret_redirect(self, request, subscription: EventSubscription, secret: str, *, rotated: bool):
+        shown_once_put(request, _secret_key(subscription), {"secret": secret, "rotated": rotated})
+        response = redirect(
+            "portal:event_subscription_secret",
+            project_slug=self.project.slug,
+            subscription_id=subscription.pk,
+        )
+        response.status_code = 303
+        return response
 
     def subscription(self, subscription_id) -> EventSubscription:
         return subscriptions.subscription_get(project=self.project, subscription_id=subscription_id)
@@ -106,13 +122,7 @@ class SubscriptionListView(SubscriptionsBaseView):
             except ApplicationError as error:
                 form_add_service_error(form, error)
             else:
-                response = self.render(
-                    request,
-                    "portal/webhooks/subscription_secret.html",
-                    {"subscription": issued.subscription, "secret": issued.secret},
-                )
-                response["Cache-Control"] = "no-store"
-                return response
+                return self.secret_redirect(request, issued.subscription, issued.secret, rotated=False)
         return self.listing(request, form=form, status=400)
 
 
@@ -164,11 +174,23 @@ class SubscriptionRotateSecretView(ConfirmActionMixin, SubscriptionsBaseView):
     def post(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
         subscription = self.subscription(subscription_id)
         secret = subscriptions.subscription_rotate_secret(subscription=subscription, actor=self.actor)
-        subscription.refresh_from_db()
+        return self.secret_redirect(request, subscription, secret, rotated=True)
+
+
+class SubscriptionSecretView(SubscriptionsBaseView):
+    """GET: the signing secret a create or rotation just issued, shown once (taken out of the
+    session: post/redirect/get, so a reload neither repeats the action nor shows it again)."""
+
+    def get(self, request: HttpRequest, project_slug: str, subscription_id) -> HttpResponse:
+        subscription = self.subscription(subscription_id)
+        shown = shown_once_pop(request, _secret_key(subscription))
+        if shown is None:
+            flash.flash(request, flash.WEBHOOK_SECRET_SHOWN, name=subscription.url)
+            return self.back(subscription)
         response = self.render(
             request,
             "portal/webhooks/subscription_secret.html",
-            {"subscription": subscription, "secret": secret, "rotated": True},
+            {"subscription": subscription, "secret": shown["secret"], "rotated": shown["rotated"]},
         )
         response["Cache-Control"] = "no-store"
         return response

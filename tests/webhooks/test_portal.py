@@ -34,8 +34,12 @@ def test_create_shows_the_url_and_secret_once(admin_client, project, settings):
         page("webhook_create", project),
         {"name": "Okta prod", "scheme": "okta", "handler": "okta_user_lifecycle", "is_active": "on"},
     )
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     endpoint = WebhookEndpoint.objects.get(project=project)
+    # post/redirect/get: the URL and secret wait in the session for one GET
+    assert response.status_code == 303
+    assert response["Location"] == page("webhook_secret", project, endpoint_id=endpoint.pk)
+    response = admin_client.get(response["Location"])
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     html = response.content.decode()
     url = re.search(
         r'<code id="webhook-url">(https://id\.example\.com/webhooks/in/[A-Za-z0-9_-]+/)</code>', html
@@ -46,12 +50,16 @@ def test_create_shows_the_url_and_secret_once(admin_client, project, settings):
     detail = admin_client.get(page("webhook", project, endpoint_id=endpoint.pk)).content.decode()
     assert url.group(1) not in detail and endpoint.secret not in detail
     assert "stored (never shown)" in detail and url.group(1)[:-38] in detail  # the prefix only
+    reload = admin_client.get(page("webhook_secret", project, endpoint_id=endpoint.pk), follow=True)
+    assert endpoint.secret not in reload.content.decode() and "shown once" in reload.content.decode()
+    assert WebhookEndpoint.objects.filter(project=project).count() == 1
 
 
 def test_stripe_create_then_paste_the_secret(admin_client, project):
     response = admin_client.post(
         page("webhook_create", project),
         {"name": "Stripe", "scheme": "stripe", "handler": "generic", "is_active": "on"},
+        follow=True,
     )
     assert response.status_code == 200 and "paste Stripe" in response.content.decode()
     endpoint = WebhookEndpoint.objects.get()
@@ -160,7 +168,9 @@ def test_event_page_shows_headers_and_body_and_replays_back_to_itself(
 
 def test_rotate_secret_shows_the_new_one_once(admin_client, project, make_endpoint):
     made = make_endpoint("standard")
-    response = admin_client.post(page("webhook_rotate_secret", project, endpoint_id=made.endpoint.pk))
+    response = admin_client.post(
+        page("webhook_rotate_secret", project, endpoint_id=made.endpoint.pk), follow=True
+    )
     html = response.content.decode()
     endpoint = WebhookEndpoint.objects.get()
     assert response.status_code == 200 and f'<code id="webhook-secret">{endpoint.secret}</code>' in html

@@ -408,9 +408,14 @@ def test_portal_create_shows_the_secret_once_and_the_log_replays(browser, projec
     refused = browser.post(pages, {"url": "ftp://x", "events": ["user.invited"], "is_active": "on"})
     assert refused.status_code == 400
     response = browser.post(pages, {"url": receiver.url, "events": ["user.invited"], "is_active": "on"})
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     subscription = EventSubscription.objects.get()
-    assert subscription.secret in response.content.decode()
+    # post/redirect/get: the secret waits in the session for one GET; a reload shows it no more
+    assert response.status_code == 303 and response["Location"] == f"{pages}{subscription.pk}/secret/"
+    shown = browser.get(response["Location"])
+    assert shown["Cache-Control"] == "no-store" and subscription.secret in shown.content.decode()
+    again = browser.get(response["Location"], follow=True)
+    assert subscription.secret not in again.content.decode() and "shown once" in again.content.decode()
+    assert EventSubscription.objects.count() == 1
     receiver.answers = [(400, {})]
     invite(project)
     detail = browser.get(f"{pages}{subscription.pk}/")
@@ -510,6 +515,8 @@ def test_portal_rotation_shows_the_new_secret_once(browser, project, receiver):
     pages = f"/portal/{project.slug}/webhooks/subscriptions/"
     assert "Rotate secret" in browser.get(f"{pages}{subscription.pk}/").content.decode()
     response = browser.post(f"{pages}{subscription.pk}/rotate-secret/")
+    assert response.status_code == 303
+    response = browser.get(response["Location"])
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     subscription.refresh_from_db()
     page = response.content.decode()
