@@ -128,6 +128,7 @@ def build_site(*, settings, project, admin_user, sent_links) -> dict:
         "event_pk": uuid.uuid4(),
         "session_id": "nosuchsession",
         "sid": "nosuchsession",
+        "identity_id": 999999,
         "token": "nosuchtoken",
         "key": "nosuchkey",
         "uidb36": "zz",
