@@ -41,7 +41,9 @@ def branding_for(project) -> dict:
         "brand_text_color": on_accent,
         "logo_url": project.logo_url,
         "support_email": project.support_email,
-        "from_email": formataddr((brand, project.from_email or default_address)),
+        # One line: a name typed with line breaks (the API takes them) must not make every email of
+        # the project undeliverable (Django refuses a header with a newline: BadHeaderError).
+        "from_email": formataddr((" ".join(brand.split()), project.from_email or default_address)),
     }
 
 

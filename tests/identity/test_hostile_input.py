@@ -149,3 +149,29 @@ def test_every_api_write_answers_hostile_json_without_a_server_error(tenants):  
                 if response.status_code >= 500:
                     errors.append(f"{method.upper()} {url} with {str(value)[:20]!r}: {response.status_code}")
     assert not errors, "\n".join(errors)
+
+
+def test_a_project_name_with_line_breaks_does_not_stop_its_emails(
+    project, owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A display name with CR/LF (the settings API takes it) was put in the From header as is:
+    Django refused every email of the project (BadHeaderError, the message dead at once)."""
+    browser = Client()
+    browser.force_login(owner)
+    hostile = "Clinic\r\nBcc: evil@evil.test"
+    changed = browser.patch(
+        reverse("api-project-settings", args=[project.pk]),
+        data=json.dumps({"display_name": hostile}),
+        content_type="application/json",
+    )
+    assert changed.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = browser.post(
+            reverse("api-invites", args=[project.pk]),
+            data=json.dumps({"email": "joiner@example.test"}),
+            content_type="application/json",
+        )
+    assert invited.status_code == 201
+    assert len(mailoutbox) == 1
+    sent = mailoutbox[0].message()
+    assert "\n" not in sent["From"] and "Bcc" not in sent and not mailoutbox[0].bcc
