@@ -1,6 +1,6 @@
 """Requests refused before any view reads them.
 
-`RefuseNulBytesMiddleware`: a NUL character in the query string (a name or a value). PostgreSQL
+`RefuseNulBytesMiddleware`: a NUL character in the path or the query string (a name or a value). PostgreSQL
 text cannot hold or compare it, so a search, filter or id carrying one reached the database and
 was a 500 on every list page and API that filters (found by the hostile review, #12 item 6). It
 is never meaningful in our URLs: 400, in the API's error envelope under /api/, else Django's 400
@@ -28,8 +28,10 @@ class RefuseNulBytesMiddleware:
         bad = sorted(
             {name for name, values in request.GET.lists() if NUL in name or any(NUL in v for v in values)}
         )
+        if NUL in request.path:  # e.g. /accounts/oidc/%00/login/ reached a provider lookup
+            bad.append("path")
         if bad:
-            message = "The query string may not contain NUL characters."
+            message = "The address may not contain NUL characters."
             if request.path.startswith("/api/"):
                 fields = {name.replace(NUL, "\\x00"): [message] for name in bad}
                 return JsonResponse(

@@ -23,6 +23,8 @@ _MAX = 1000
 
 
 def client_cached(client_id: str) -> Client | None:
+    if "\x00" in client_id:  # no such client, and PostgreSQL cannot compare it (was a 500 at /o/revoke)
+        return None
     ttl = app_settings.CLIENT_CACHE_SECONDS
     now = time.monotonic()
     if ttl > 0:

@@ -105,7 +105,7 @@ def test_every_page_and_list_answers_hostile_query_strings_without_a_server_erro
 def test_a_nul_in_the_query_string_is_a_400(admin_client, project):
     api = admin_client.get(reverse("api-clients", args=[project.pk]), {"q": "a\x00b"})
     assert api.status_code == 400 and api.json()["error"]["fields"] == {
-        "q": ["The query string may not contain NUL characters."]
+        "q": ["The address may not contain NUL characters."]
     }
     page = admin_client.get(reverse("portal:clients", args=[project.slug]), {"q": "a\x00b"})
     assert page.status_code == 400
@@ -175,3 +175,16 @@ def test_a_project_name_with_line_breaks_does_not_stop_its_emails(
     assert len(mailoutbox) == 1
     sent = mailoutbox[0].message()
     assert "\n" not in sent["From"] and "Bcc" not in sent and not mailoutbox[0].bcc
+
+
+def test_a_nul_in_the_path_or_in_an_oauth_client_id_is_not_a_server_error(client):
+    """/accounts/oidc/%00/login/ looked the provider up in PostgreSQL (500); /o/revoke with a
+    token and a NUL client_id looked the client up (500)."""
+    for path in ("/accounts/oidc/%00/login/", "/accounts/oidc/%00/login/callback/"):
+        assert client.get(path).status_code == 400, path
+    revoked = client.post("/o/revoke/", {"token": "abc", "client_id": "\x00"})
+    assert revoked.status_code == 401 and revoked.json()["error"] == "invalid_client"
+    token = client.post(
+        "/o/token/", {"grant_type": "client_credentials", "client_id": "\x00", "client_secret": "x"}
+    )
+    assert token.status_code == 401 and token.json()["error"] == "invalid_client"
