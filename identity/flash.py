@@ -48,7 +48,9 @@ def flash_refusal(request: HttpRequest, error: ApplicationError) -> None:
 MEMBERSHIP_SAVED = Flash(messages.SUCCESS, _("Saved {user}."))
 MEMBER_EMAIL_CHANGED = Flash(
     messages.SUCCESS,
-    _("Saved. {email} was sent a confirmation link; apps get no tokens for this person until they follow it."),
+    _(
+        "Saved. {email} was sent a confirmation link; apps get no tokens for this person until they follow it."
+    ),
 )
 WEBHOOK_SECRET_SHOWN = Flash(
     messages.INFO,

@@ -37,7 +37,10 @@ def test_changes_read_as_before_and_after():
 def test_the_page_names_policies_instead_of_showing_their_ids(admin_client, project, owner, other_project):
     actor = Actor(user=owner)
     policy = access_policy_create(
-        project=project, name="Clinician", actor=actor, rules=[{"resource_type": "Patient", "interactions": "r"}]
+        project=project,
+        name="Clinician",
+        actor=actor,
+        rules=[{"resource_type": "Patient", "interactions": "r"}],
     )
     project_update(project=project, actor=actor, display_name="Lab", default_access_policy=policy)
     # An id of another project's policy in a detail is never named on this project's page.
