@@ -119,6 +119,21 @@ def test_webhooks_of_email_providers_not_configured_here_are_404s(client, settin
     for path in ("/anymail/mailgun/tracking/", "/anymail/mailgun/inbound/", "/anymail/amazon_ses/tracking/"):
         response = client.post(path, data="{}", content_type="application/json")
         assert response.status_code == 404, (path, response.status_code)
+    # providers that need no key parsed anyone's body: not JSON was a 500
+    for path in ("/anymail/postmark/tracking/", "/anymail/sendgrid/tracking/", "/anymail/resend/tracking/"):
+        response = client.post(path, data="not json", content_type="text/plain")
+        assert response.status_code == 404, (path, response.status_code)
+
+
+def test_the_webhook_of_the_provider_in_use_refuses_a_body_it_cannot_read(client, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "x"}
+    response = client.post("/anymail/postmark/tracking/", data="not json", content_type="text/plain")
+    assert response.status_code == 400
+    assert (
+        client.post("/anymail/sendgrid/tracking/", data="not json", content_type="text/plain").status_code
+        == 404
+    )
 
 
 # The fields the API's inputs have (an unknown one is ignored, so all are sent at once).
@@ -188,3 +203,45 @@ def test_a_nul_in_the_path_or_in_an_oauth_client_id_is_not_a_server_error(client
         "/o/token/", {"grant_type": "client_credentials", "client_id": "\x00", "client_secret": "x"}
     )
     assert token.status_code == 401 and token.json()["error"] == "invalid_client"
+
+
+def test_every_route_answers_hostile_requests_without_a_server_error(tenants):  # noqa: F811
+    """Every route of the site (the Django admin aside), anonymous and signed in, GET with hostile
+    query strings and POST with hostile form fields (OAuth's fields among them): never a 5xx."""
+    from tests.identity.test_csrf import SKIPPED_PREFIXES, VALUES, all_routes, concrete
+
+    mine, _ = tenants
+    values = {**VALUES, **mine["values"]}
+    form = {
+        **HOSTILE_FORM,
+        "client_id": "\x00",
+        "client_secret": "\x00",
+        "token": "\x00",
+        "grant_type": "client_credentials",
+        "code": "\x00",
+        "refresh_token": "\x00",
+        "redirect_uri": "\x00",
+        "login": "\x00",
+        "password": "\x00",
+        "password1": "\x00",
+        "id_token_hint": "a.b.c",
+    }
+    errors = []
+    for signed_in in (False, True):
+        browser = Client(raise_request_exception=False)
+        if signed_in:
+            browser.force_login(mine["admin"])
+        for pattern, _params, _callback in all_routes():
+            if pattern.startswith(SKIPPED_PREFIXES):
+                continue
+            url = concrete(pattern, values)
+            for method, data in (
+                ("get", {k: v for k, v in HOSTILE_QUERY.items() if k != "q"}),
+                ("post", form),
+            ):
+                response = getattr(browser, method)(url, data)
+                if response.status_code >= 500:
+                    errors.append(
+                        f"{method.upper()} {url} ({'signed in' if signed_in else 'anonymous'}): {response.status_code}"
+                    )
+    assert not errors, "\n".join(errors)
