@@ -8,6 +8,8 @@ child by redis-py's own pid check).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -18,12 +20,15 @@ class _ReusedClient(RedisCacheClient):
         self._clients: dict[int, object] = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # Django's private attributes, which django-stubs does not declare
+        index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            if index not in self._pools:  # as Django's _get_connection_pool, for this index
-                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            if index not in django._pools:  # as Django's _get_connection_pool, for this index
+                django._pools[index] = django._pool_class.from_url(
+                    django._servers[index], **django._pool_options
+                )
+            client = self._clients[index] = django._client(connection_pool=django._pools[index])
         return client
 
 
