@@ -52,9 +52,13 @@ def member_row(page, email: str):
     return page.get_by_role("row").filter(has_text=email)
 
 
-def test_sign_in_lands_on_the_member_list(page, sign_in, team):
+def test_sign_in_lands_on_the_overview_then_the_member_list(page, sign_in, team):
     sign_in("olive@clinic.test")
 
+    # the project's home is its overview (#13 item 13); its Users section lists the members
+    expect(page).to_have_url(re.compile(re.escape(f"/portal/{team['project'].slug}/") + r"$"))
+    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Users").click()
     expect(page).to_have_url(re.compile(re.escape(users_path(team["project"])) + r"$"))
     expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
     expect(member_row(page, "ada@clinic.test")).to_contain_text("Ada Lovelace")
@@ -68,6 +72,7 @@ def test_sign_in_lands_on_the_member_list(page, sign_in, team):
 def test_edit_a_membership(page, sign_in, team):
     grace: Membership = team["grace"]
     sign_in("olive@clinic.test")
+    page.goto(users_path(team["project"]))
 
     member_row(page, "grace@clinic.test").get_by_role("link", name="Grace Hopper").click()
     expect(page).to_have_url(re.compile(rf"/users/{grace.pk}/$"))
