@@ -609,7 +609,9 @@ class ProjectSettingsView(ProjectAdminView):
             data,
             project=self.project,
             initial={name: getattr(self.project, name) for name in ProjectSettingsForm.base_fields},
-            may_change_sign_in_policy=self.my_membership.role == Role.OWNER or self.request.user.is_superuser,
+            may_change_sign_in_policy=selectors.actor_is_owner(
+                project=self.project, actor=self.actor, actor_membership=self.my_membership
+            ),
         )
 
     def get(self, request: HttpRequest, project_slug: str) -> HttpResponse:
