@@ -205,3 +205,64 @@ def test_passwords_are_argon2id_at_owasp_minimum_and_old_hashes_upgrade(settings
     upgraded = []
     assert check_password("correct horse battery", old, setter=upgraded.append)
     assert upgraded == ["correct horse battery"]  # Django re-hashes it with the new parameters
+
+
+def test_the_lean_and_the_full_path_answer_alike(m2m, monkeypatch):
+    """oauth/client_credentials.py answers plain requests; the same request through DOT and
+    oauthlib (the lean path declined) gets the same JSON, headers and token claims."""
+    from oauth import client_credentials
+
+    client, secret = m2m
+    http = Client()
+    lean = grant(http, client, secret)
+    monkeypatch.setattr(client_credentials, "client_credentials_response", lambda request: None)
+    full = grant(http, client, secret)
+    assert lean.status_code == full.status_code == 200
+    assert list(lean.json()) == list(full.json()) == ["access_token", "expires_in", "token_type", "scope"]
+    assert {k: v for k, v in lean.json().items() if k != "access_token"} == {
+        k: v for k, v in full.json().items() if k != "access_token"
+    }
+    for header in ("Content-Type", "Cache-Control", "Pragma", "Access-Control-Allow-Origin"):
+        assert lean[header] == full[header], header
+    lean_claims, full_claims = verify(lean.json()["access_token"]), verify(full.json()["access_token"])
+    assert set(lean_claims) == set(full_claims)
+    for name in ("iss", "sub", "aud", "client_id", "scope", "project"):
+        assert lean_claims[name] == full_claims[name], name
+    rows = AccessToken.objects.filter(application=client).order_by("created")
+    assert [(r.scope, r.user_id, r.resource, r.token) for r in rows] == [("portal.read", None, [], "")] * 2
+
+
+def test_requests_the_lean_path_declines_get_the_full_answer(m2m):
+    client, secret = m2m
+    auth = basic(client, secret)
+    refused = Client().post(
+        "/o/token/", {"grant_type": "client_credentials", "scope": "portal.write"}, HTTP_AUTHORIZATION=auth
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    assert refused.json()["error_description"]  # with_description's shape, as before
+    # A resource indicator (RFC 8707) is DOT's to record: the full path answers and stores it.
+    body = {"grant_type": "client_credentials", "scope": "portal.read", "resource": "https://api.example/"}
+    response = Client().post("/o/token/", body, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200
+    row = AccessToken.objects.get(token_checksum=token_checksum(response.json()["access_token"]))
+    assert row.resource == ["https://api.example/"]
+
+
+def test_a_wrong_secret_counts_once_towards_the_lockout(m2m):
+    from accounts.services import lockout
+
+    client, _secret = m2m
+    keys = {lockout.CLIENT_ID: client.client_id}
+    counted = []
+    original = lockout.attempt_failed
+
+    def spy(**kwargs):
+        counted.append(kwargs)
+        return original(**kwargs)
+
+    lockout.attempt_failed = spy
+    try:
+        assert grant(Client(), client, "wrong").status_code == 401
+    finally:
+        lockout.attempt_failed = original
+    assert [c["keys"] for c in counted] == [keys]
