@@ -22,7 +22,7 @@ BASE_URL := http://$(HOST):$(PORT)
 junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock run test test-unit test-e2e op-deps lint format typecheck typecheck-baseline migrate bench \
+.PHONY: help install lock run test test-unit test-e2e op-deps axe-deps screenshots lint format typecheck typecheck-baseline migrate bench \
 	cluster worker beat clean
 
 help: ## List the targets
@@ -70,7 +70,7 @@ test: test-unit test-e2e ## Unit/integration tests, then browser tests
 test-unit: $(STAMP) op-deps ## Everything but the browser tests
 	$(PYTHON) -m pytest --ignore=tests/e2e $(call junit,unit) $(PYTEST_ARGS)
 
-test-e2e: $(STAMP) op-deps ## Browser tests (Playwright + /usr/bin/chromium; skipped when it is missing)
+test-e2e: $(STAMP) op-deps axe-deps ## Browser tests (Playwright + /usr/bin/chromium; skipped when it is missing)
 	$(PYTHON) -m pytest tests/e2e $(call junit,e2e) $(PYTEST_ARGS)
 
 OP_DIR := tests/federation/oidc_provider
@@ -84,6 +84,20 @@ op-deps: ## npm ci tests/federation/oidc_provider (the tests' local OpenID provi
 $(OP_STAMP): $(OP_DIR)/package.json $(OP_DIR)/package-lock.json
 	npm ci --prefix $(OP_DIR) --no-audit --no-fund
 	@touch $@
+
+AXE_DIR := tests/e2e/axe
+AXE_STAMP := $(AXE_DIR)/node_modules/.package-lock.json
+
+axe-deps: ## npm ci tests/e2e/axe (axe-core for the accessibility sweep) when its lock changed; no-op without node
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) -s --no-print-directory $(AXE_STAMP); fi
+
+$(AXE_STAMP): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	npm ci --prefix $(AXE_DIR) --no-audit --no-fund
+	@touch $@
+
+screenshots: $(STAMP) ## Full-page PNGs of the main pages at 1366 and 390 px (demo data, Chromium) into var/screenshots/
+	$(PYTHON) tests/support/screenshots.py
 
 lint: $(STAMP) ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
@@ -117,4 +131,4 @@ beat: $(STAMP) ## Celery beat scheduler (needs REDIS_URL)
 
 clean: ## Remove caches, collected static files and test artifacts (keeps .venv and var/db.sqlite3)
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
-	rm -rf .pytest_cache .ruff_cache .mypy_cache staticfiles var/e2e var/junit *.egg-info
+	rm -rf .pytest_cache .ruff_cache .mypy_cache staticfiles var/e2e var/junit var/screenshots *.egg-info

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from accounts.services.invitations import InviteInput, invitation_create
 from audit.context import Actor
-from tests.support.site_pages import SKIP, build_site, client_for, named_routes, url_for, viewer_for
+from tests.support.site_pages import build_site, html_pages
 
 pytestmark = pytest.mark.e2e
 
@@ -32,18 +32,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def is_page(route) -> bool:
-    """JSON APIs (not the API docs page) and ESP webhooks render no HTML; the Django admin's
-    history and delete confirmations share one template per view with the pages visited."""
-    return not (
-        route.name in SKIP
-        or route.name.startswith("anymail:")
-        or route.pattern.startswith("api/v1/")
-        or route.name == "api-schema"
-        or (route.name.startswith("admin:") and route.name.endswith(("_history", "_delete")))
-    )
-
-
 CONSOLE_PROBLEMS = re.compile(
     r"Content Security Policy|Refused to|Permissions-Policy|Permissions policy", re.I
 )
@@ -53,19 +41,6 @@ CONSOLE_PROBLEMS = re.compile(
 def site(transactional_db, settings, live_server, project, admin_user, sent_links):
     settings.APP_BASE_URL = live_server.url
     return build_site(settings=settings, project=project, admin_user=admin_user, sent_links=sent_links)
-
-
-def html_pages(site) -> list[tuple[str, object]]:
-    """(url, viewer) of every route that renders an HTML page for the person who would see it."""
-    pages = []
-    for route in named_routes():
-        if not is_page(route):
-            continue
-        url = url_for(route, site)
-        response = client_for(route, site).get(url)
-        if response.status_code == 200 and response.headers.get("Content-Type", "").startswith("text/html"):
-            pages.append((url, viewer_for(route, site)))
-    return pages
 
 
 def signed_in_context(browser, live_server, settings, viewer, *, javascript: bool = True):
