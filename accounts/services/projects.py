@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Project, Role, User
-from accounts.services.memberships import _actor_is_owner
+from accounts.selectors import actor_is_owner
 from audit.context import Actor
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -117,7 +117,7 @@ def project_update(*, project: Project, actor: Actor, **changes: Any) -> Project
         name for name in SIGN_IN_POLICY_SETTINGS if name in changes and changes[name] != before[name]
     )
     operator = actor.user is not None and actor.user.is_staff  # the Django admin's operators
-    if policy_changes and not (operator or _actor_is_owner(project, actor)):
+    if policy_changes and not (operator or actor_is_owner(project=project, actor=actor)):
         raise ApplicationError(
             "Only an owner can change the project's sign-in policy.",
             code=ErrorCode.PERMISSION_DENIED,
