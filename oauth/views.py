@@ -322,7 +322,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         # oauthlib copies credentials onto its request: the grant records the session (`sid`)
         # and when the user last authenticated (`auth_time`).
         if allow:
-            client = Client.objects.select_related("project").get(client_id=credentials["client_id"])
+            client = self._client(credentials["client_id"])
             try:
                 launch_context = self._launch_context(request, client, str(scopes).split())
             except errors.OAuthError as error:
@@ -428,6 +428,14 @@ class AuthorizeView(dot_views.AuthorizationView):
         # The EHR launch travels with the consent form (it is used up when the code is issued).
         return {**super().get_initial(), "launch": self.request.GET.get("launch", "")}
 
+    def _client(self, client_id) -> Client | None:
+        """The request's client (with its project), read from the database once per request."""
+        cached = self.__dict__.get("_client_row")
+        if cached is None or cached.client_id != client_id:
+            cached = Client.objects.select_related("project").filter(client_id=client_id).first()
+            self._client_row = cached
+        return cached
+
     def validate_authorization_request(self, request):
         """DOT's validation (which narrows to what the client may ask for), then, once the user
         is known, narrowed to their access policy: the consent page, the hidden form and the
@@ -435,7 +443,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         scopes, credentials = super().validate_authorization_request(request)
         self.scope_grant = None
         if request.user.is_authenticated:
-            client = Client.objects.filter(client_id=credentials.get("client_id")).first()
+            client = self._client(credentials.get("client_id"))
             if client is not None:
                 self.scope_grant = scopes_grant(
                     client=client,
@@ -451,7 +459,9 @@ class AuthorizeView(dot_views.AuthorizationView):
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:  # DOT renders an error page; never redirects for a bad client/URI
             return self.error_response(error, application=None)
-        client = Client.objects.get(client_id=credentials["client_id"])
+        client = self._client(credentials["client_id"]) or Client.objects.get(
+            client_id=credentials["client_id"]
+        )
         for parameter, error in (
             ("request", errors.RequestNotSupported),
             ("request_uri", errors.RequestUriNotSupported),
