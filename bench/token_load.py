@@ -416,6 +416,15 @@ def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
         token = json.loads(urllib.request.urlopen(request, timeout=30).read())["access_token"]  # local URL
         common = {"duration": args.duration, "connections": args.connections}
         print("  client credentials", flush=True)
+        # Warm-up, not counted (each worker loads its keys and client cache, opens its connections).
+        wrk(
+            url + "/o/token/",
+            mode="post",
+            body=cc_body,
+            auth=basic(cc),
+            duration=2,
+            connections=args.connections,
+        )
         results["client_credentials"] = wrk(
             url + "/o/token/", mode="post", body=cc_body, auth=basic(cc), expect="access_token", **common
         )
@@ -521,6 +530,10 @@ def run_node(args, creds: dict, logs: Path) -> dict:
     server, url = start_node(creds, logs / "node.log")
     try:
         print("  node-oidc-provider client credentials", flush=True)
+        body, auth = "grant_type=client_credentials&scope=api.read", basic(creds)
+        wrk(
+            url + "/token", mode="post", body=body, auth=auth, duration=2, connections=args.connections
+        )  # warm-up
         return {
             "client_credentials": wrk(
                 url + "/token",
