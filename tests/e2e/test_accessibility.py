@@ -18,6 +18,7 @@ One browser context per width, reused across pages (cookies swapped when the vie
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.e2e
 AXE_JS = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": 1366, "phone": 390}
 HEIGHT = {"desktop": 900, "phone": 844}
-FAILING_IMPACTS = ("serious", "critical")
+# AXE_IMPACTS=minor,moderate,serious,critical lists the lesser findings too (for a review).
+FAILING_IMPACTS = tuple(os.environ.get("AXE_IMPACTS", "serious,critical").split(","))
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 RUN_AXE = """
