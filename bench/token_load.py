@@ -259,7 +259,9 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"server did not start; see {log}")
 
 
-def start_server(settings_module: str, env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    settings_module: str, env: dict, workers: int, log: Path, worker_class: str = "sync", threads: int = 1
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     handle = open(log, "w")  # lives as long as the server
     process = subprocess.Popen(
@@ -273,7 +275,9 @@ def start_server(settings_module: str, env: dict, workers: int, log: Path) -> tu
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            worker_class,
+            "--threads",
+            str(threads),
             "--backlog",
             "2048",
             "--access-logfile",
@@ -406,7 +410,9 @@ class Browser:
 
 def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
     results: dict = {}
-    server, url = start_server("bench.bench_settings", env, args.workers, logs / "ours.log")
+    server, url = start_server(
+        "bench.bench_settings", env, args.workers, logs / "ours.log", args.worker_class, args.threads
+    )
     try:
         cc = creds["cc"]
         cc_body = "grant_type=client_credentials&scope=portal.read"
@@ -637,6 +643,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--skip-node", action="store_true")
     parser.add_argument("--with-dot", action="store_true")
