@@ -512,6 +512,9 @@ def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
             "search + filters": "q=family7&role=member&status=active",
         }
         lists = {}
+        for path in ("/portal/bench/users/", f"/api/v1/projects/{project_id}/memberships/"):
+            # Warm-up, not counted: each worker compiles the page's templates on its first render.
+            wrk(url + path, mode="get", cookie=session_cookie, duration=2, connections=4, threads=1)
         for label, query in variants.items():
             for where, path in (
                 ("portal", f"/portal/bench/users/?{query}"),
