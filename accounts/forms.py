@@ -245,7 +245,7 @@ class BulkInviteForm(forms.Form):
 class ProjectSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
     display_name = forms.CharField(max_length=120, required=False, help_text="Shown on pages and in emails.")
-    logo_url = forms.URLField(required=False, assume_scheme="https")
+    logo_url = forms.URLField(required=False, assume_scheme="https", label="Logo URL")
     support_email = forms.EmailField(required=False)
     from_email = forms.EmailField(required=False, label="From address for emails")
     brand_color = forms.RegexField(
@@ -254,7 +254,7 @@ class ProjectSettingsForm(forms.Form):
         label="Brand colour",
         help_text="Buttons and accents of the sign-in page and emails, such as #1f5fbf. Empty: the default.",
         error_messages={"invalid": "Use a colour such as #1f5fbf."},
-        widget=forms.TextInput(attrs={"placeholder": "#1f5fbf", "size": 8}),
+        widget=forms.TextInput(attrs={"placeholder": "#rrggbb", "size": 8}),
     )
     allowed_sign_in_methods = forms.MultipleChoiceField(
         choices=SignInMethod.choices, widget=forms.CheckboxSelectMultiple, label="Sign-in methods"
