@@ -15,50 +15,27 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
 from django.core import serializers
 from django.db import transaction
 from django.test import Client, override_settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from accounts.models import BulkInvite
 from accounts.services.invitations import InviteInput, invitation_create
 from audit.context import Actor
 from notifications.models import OutboundMessage
 from tests.factories import AccessPolicyFactory, AccessPolicyRuleFactory, MembershipFactory, ProjectFactory
+from tests.support.site_pages import Route, named_routes
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    pattern: str
-    params: tuple[str, ...]
-
-
 def project_routes() -> list[Route]:
-    found: dict[str, Route] = {}
-
-    def walk(resolver: URLResolver, prefix: str, namespace: str, params: tuple[str, ...]) -> None:
-        for entry in resolver.url_patterns:
-            own = tuple(entry.pattern.regex.groupindex)
-            if isinstance(entry, URLResolver):
-                inner = namespace
-                if entry.namespace:
-                    inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
-                walk(entry, prefix + str(entry.pattern), inner, params + own)
-            elif isinstance(entry, URLPattern) and entry.name:
-                pattern = prefix + str(entry.pattern)
-                if pattern.startswith(("portal/", "api/v1/projects/")):
-                    name = f"{namespace}:{entry.name}" if namespace else entry.name
-                    found.setdefault(name, Route(name, pattern, tuple(params + own)))
-
-    walk(get_resolver(), "", "", ())
-    return sorted(found.values(), key=lambda route: route.name)
+    """The portal's and the project API's named routes (the one URL walker: tests/support/site_pages.py)."""
+    return [route for route in named_routes() if route.pattern.startswith(("portal/", "api/v1/projects/"))]
 
 
 # Routes under the prefixes without a project in their path, and why.
