@@ -99,14 +99,19 @@ def test_unusable_files_are_refused_whole(admin_client, project, content, messag
     assert not BulkInvite.objects.exists()
 
 
-def test_progress_page_refreshes_while_running(admin_client, project):
+def test_progress_page_follows_a_running_job_without_reloading_itself(admin_client, project):
+    """The page shows the progress, follows the job in place with a script while it runs (a timed
+    meta refresh would fail WCAG 2.2.1) and offers a reload by hand without JavaScript."""
     job = BulkInvite.objects.create(
         project=project, content_hash="x", rows=[{}] * 10, total=10, processed=4, status="running"
     )
-    page = admin_client.get(
-        reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})
-    ).content.decode()
-    assert 'http-equiv="refresh"' in page and 'value="4"' in page and "40%" in page
+    url = reverse("portal:bulk_invite", kwargs={"project_slug": project.slug, "job_id": job.pk})
+    page = admin_client.get(url).content.decode()
+    assert 'value="4"' in page and "40%" in page and 'http-equiv="refresh"' not in page
+    assert 'data-finished="false"' in page and "js/bulk-progress.js" in page and "show progress</a>" in page
+    BulkInvite.objects.filter(pk=job.pk).update(processed=10, status="done")
+    finished = admin_client.get(url).content.decode()
+    assert 'data-finished="true"' in finished and "100%" in finished and "show progress</a>" not in finished
 
 
 def test_api_bulk_invite_and_status(project, admin_user, readers):
