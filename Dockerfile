@@ -1,4 +1,4 @@
-# Identity Portal: production image (gunicorn). Build: docker build -t identity-portal .
+# Identity Portal: production image (granian serving identity.wsgi, identity/server.py). Build: docker build -t identity-portal .
 # Run:   docker run -p 8000:8000 --env-file prod.env identity-portal
 # Once per release, before the new web processes take traffic:
 #        docker run --rm --env-file prod.env identity-portal python manage.py migrate --noinput
@@ -50,4 +50,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; hosts = [h.strip().lstrip('.') for h in os.environ.get('ALLOWED_HOSTS', '').split(',') if h.strip() not in ('', '*')]; r = u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': (hosts or ['localhost'])[0], 'X-Forwarded-Proto': 'https'}), timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 
-CMD ["sh", "-c", "exec gunicorn identity.wsgi -b 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile - --error-logfile -"]
+# granian (identity/server.py): WEB_CONCURRENCY workers, access log on standard output, 30 s to finish
+# requests in flight on SIGTERM.
+CMD ["python", "-m", "identity.server", "--port", "8000"]

@@ -5,7 +5,7 @@
 Starts, with production settings (APP_ENV=production, random SECRET_KEY / ENCRYPTION_KEYS /
 CLIENT_SECRET_PEPPER for this run), against one PostgreSQL database created for the run and Redis:
 
-  * web1, web2  — gunicorn (2 sync workers each) on loopback ports
+  * web1, web2  — `python -m identity.server` (granian, 2 workers each) on loopback ports
   * worker1, worker2 — Celery workers (2 processes each); beat (relay every 5 s)
   * HAProxy    — TLS on a loopback port with a certificate made for this run, round-robin, no sticky
                  sessions, health checks on /readyz (every second, down after 2 failures), sets
@@ -243,7 +243,7 @@ class Proc:
         return self.popen is not None and self.popen.poll() is None
 
     def kill9(self) -> None:
-        """kill -9 of the whole process group (gunicorn master and workers, Celery's pool)."""
+        """kill -9 of the whole process group (the server's main process and workers, Celery's pool)."""
         if self.popen is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
@@ -510,8 +510,8 @@ class Cluster:
             self.web[name] = self._proc(
                 name,
                 [
-                    str(VENV_BIN / "gunicorn"), "identity.wsgi", "-b", f"127.0.0.1:{ports[name]}",
-                    "--workers", str(self.args.web_workers), "--name", name, "--timeout", "60",
+                    str(VENV_BIN / "python"), "-m", "identity.server", "--host", "127.0.0.1",
+                    "--port", str(ports[name]), "--workers", str(self.args.web_workers),
                 ],
             )  # fmt: skip
         for name in ("worker1", "worker2"):
@@ -548,7 +548,7 @@ class Cluster:
 
     def warm_up(self) -> None:
         """A few requests straight to each node, so that no journey meets a cold worker (the first
-        request of a gunicorn worker imports the URL map, templates and the signing keys: seconds on
+        request of a web worker imports the URL map, templates and the signing keys: seconds on
         a busy machine, long enough for a health check to time out on both nodes at once)."""
         import requests
 
@@ -1030,7 +1030,9 @@ def kill_web_and_worker(cluster: Cluster) -> list[dict]:
     victim = holder or "worker1"
     cluster.killed_worker = victim
     cluster.web["web1"].kill9()
-    log(f"kill -9 web1 (gunicorn master and workers); HAProxy had {in_flight} session(s) open on it")
+    log(
+        f"kill -9 web1 (the server's main process and workers); HAProxy had {in_flight} session(s) open on it"
+    )
     cluster.workers[victim].kill9()
     what = "while it was sending an email" if holder else "(no email in flight at that moment)"
     log(f"kill -9 {victim} (Celery worker and its pool) {what}")
@@ -1078,7 +1080,7 @@ def main() -> int:
     parser.add_argument("--journeys", type=int, default=20, help="journeys per phase (default 20)")
     parser.add_argument("--concurrency", type=int, default=2, help="journeys at a time (default 2)")
     parser.add_argument(
-        "--web-workers", type=int, default=2, help="gunicorn workers per web node (default 2)"
+        "--web-workers", type=int, default=2, help="web server workers per web node (default 2)"
     )
     parser.add_argument(
         "--database-url",

@@ -3,7 +3,7 @@
     python bench/token_load.py [--duration 10] [--connections 8] [--workers 3] [--members 100000]
         [--skip-node] [--with-dot]
 
-Starts our server (gunicorn, production settings but allauth's per-IP sign-in rate limit, see
+Starts our server (`python -m identity.server`: granian, as production runs it; production settings but allauth's per-IP sign-in rate limit, see
 bench/bench_settings.py; PostgreSQL; Redis for the cache) and, in the same run, node-oidc-provider 9
 (bench/node_oidc/, one Node.js process, RS256 JWT access tokens for client credentials), and drives
 each with `wrk`. It measures:
@@ -23,7 +23,7 @@ the old comparison with django-oauth-toolkit's defaults (bench/dot_defaults_sett
 Needs: PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/identity_bench; the
 database is dropped and re-created), Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/10; the
 server's cache, flushed first), `wrk` (Debian package), Node.js >= 20 with npm (`npm ci` runs in
-bench/node_oidc when its node_modules is missing), gunicorn (installed with the project).
+bench/node_oidc when its node_modules is missing).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -259,38 +260,31 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"server did not start; see {log}")
 
 
-def start_server(
-    settings_module: str, env: dict, workers: int, log: Path, worker_class: str = "sync", threads: int = 1
-) -> tuple[subprocess.Popen, str]:
+def start_server(settings_module: str, env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    """The web process production runs (`python -m identity.server`: granian), without access log."""
     port = free_port()
     handle = open(log, "w")  # lives as long as the server
     process = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "gunicorn",
-            "identity.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--backlog",
-            "2048",
-            "--access-logfile",
-            "/dev/null",
-        ],
+        [PY, "-m", "identity.server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--no-access-log"],
         cwd=ROOT,
         env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
         stdout=handle,
         stderr=subprocess.STDOUT,
-    )
+        start_new_session=True,  # stop_server() ends the workers with the main process
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, process, log)
     return process, url
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def start_node(client: dict, log: Path) -> tuple[subprocess.Popen, str]:
@@ -410,9 +404,7 @@ class Browser:
 
 def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
     results: dict = {}
-    server, url = start_server(
-        "bench.bench_settings", env, args.workers, logs / "ours.log", args.worker_class, args.threads
-    )
+    server, url = start_server("bench.bench_settings", env, args.workers, logs / "ours.log")
     try:
         cc = creds["cc"]
         cc_body = "grant_type=client_credentials&scope=portal.read"
@@ -530,8 +522,7 @@ def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
                 )
         results["member_lists"] = lists
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
     return results
 
 
@@ -555,8 +546,7 @@ def run_node(args, creds: dict, logs: Path) -> dict:
             )
         }
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 def run_dot(args, creds: dict, env: dict, logs: Path) -> dict:
@@ -574,8 +564,7 @@ def run_dot(args, creds: dict, env: dict, logs: Path) -> dict:
             )
         }
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
 
 def machine() -> str:
@@ -596,7 +585,7 @@ def report(args, results: dict) -> list[str]:
     cc, ncc = ours["client_credentials"], node.get("client_credentials")
     ratio = f"{cc['per_second'] / ncc['per_second']:.2f}×" if ncc and ncc["per_second"] else "n/a"
     lines = [
-        f"Machine: {machine()}. Ours: gunicorn --workers {args.workers} (sync), PostgreSQL, Redis; "
+        f"Machine: {machine()}. Ours: granian --workers {args.workers} (identity/server.py), PostgreSQL, Redis; "
         f"node-oidc-provider 9: one Node.js process, in-memory. wrk -c{args.connections}, {args.duration} s each.",
         "",
         "| measure | ours | node-oidc-provider | bar |",
@@ -646,8 +635,6 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--skip-node", action="store_true")
     parser.add_argument("--with-dot", action="store_true")

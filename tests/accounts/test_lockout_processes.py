@@ -1,4 +1,4 @@
-"""Brute-force protection across real web processes: two gunicorn nodes on one Redis and one
+"""Brute-force protection across real web processes: two web nodes (granian) on one Redis and one
 PostgreSQL database count failed sign-ins together, and the lock outlives a node's restart.
 
 docs/SECURITY.md, "Brute-force protection": counters shared across processes, kept across restarts.

@@ -25,8 +25,8 @@ from identity import checks, health
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
-# Read by the container's shell, not by Django: the Dockerfile's CMD and the worker's command line.
-SHELL_VARIABLES = {"WEB_CONCURRENCY", "WORKER_CONCURRENCY"}
+# Read by the web server's launcher (identity/server.py) or the worker's shell, not by Django's settings.
+SHELL_VARIABLES = {"WORKER_CONCURRENCY"}
 
 
 # --- what the app requires and reads --------------------------------------------------------
@@ -62,7 +62,14 @@ def required(settings) -> set[str]:
 def variables_the_app_reads() -> set[str]:
     text = (ROOT / "identity" / "settings.py").read_text()
     names = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', text))
-    return names | required_by_settings()
+    return names | required_by_settings() | variables_the_server_reads()
+
+
+def variables_the_server_reads() -> set[str]:
+    text = (ROOT / "identity" / "server.py").read_text()
+    names = set(re.findall(r'(?:_env_int\(|environ\.get\()\s*"([A-Z0-9_]+)"', text))
+    assert "WEB_CONCURRENCY" in names, "identity/server.py no longer reads WEB_CONCURRENCY"
+    return names
 
 
 def dockerfile_cmd() -> list[str]:
@@ -82,7 +89,8 @@ def command_text(command) -> str:
     return command if isinstance(command, str) else " ".join(command)
 
 
-GUNICORN = re.compile(r"gunicorn identity\.wsgi -b 0\.0\.0\.0:(\d+)")
+# The web process (identity/server.py) and the port it is told to listen on.
+WEB_SERVER = re.compile(r"python -m identity\.server --port (\d+)")
 
 
 # --- compose -------------------------------------------------------------------------------
@@ -121,8 +129,8 @@ def test_compose_sets_only_variables_the_app_reads(compose):
 def test_compose_processes_start_like_the_dockerfile(compose):
     services = compose["services"]
     docker_cmd = command_text(dockerfile_cmd())
-    assert GUNICORN.search(docker_cmd)
-    assert GUNICORN.search(command_text(services["web"]["command"])).group(1) == GUNICORN.search(
+    assert WEB_SERVER.search(docker_cmd)
+    assert WEB_SERVER.search(command_text(services["web"]["command"])).group(1) == WEB_SERVER.search(
         docker_cmd
     ).group(1)
     assert command_text(services["worker"]["command"]).startswith("celery -A identity worker")
@@ -241,8 +249,8 @@ def test_every_app_pod_gets_what_production_requires(manifests, required):
 def test_web_probes_are_readyz_and_healthz_with_an_allowed_host(manifests):
     web = container(deployment(manifests, "web"))
     allowed = manifests[("ConfigMap", "identity-config")]["data"]["ALLOWED_HOSTS"].split(",")
-    port = GUNICORN.search(command_text(web["command"])).group(1)
-    assert port == GUNICORN.search(command_text(dockerfile_cmd())).group(1)
+    port = WEB_SERVER.search(command_text(web["command"])).group(1)
+    assert port == WEB_SERVER.search(command_text(dockerfile_cmd())).group(1)
     assert {p["name"]: p["containerPort"] for p in web["ports"]} == {"http": int(port)}
     expected = {
         "readinessProbe": health.readyz,

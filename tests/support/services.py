@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -164,8 +165,8 @@ def broker_unreachable():
 
 
 class WebServer:
-    """A real web process (`gunicorn identity.wsgi`, one worker) on a free port, against the
-    database and Redis named in `env`: what a web node is in production."""
+    """A real web process (`python -m identity.server`: granian, one worker) on a free port,
+    against the database and Redis named in `env`: what a web node is in production."""
 
     def __init__(self, *, env: dict[str, str], workdir: Path, name: str = "web") -> None:
         self.env = env
@@ -180,31 +181,32 @@ class WebServer:
             [
                 sys.executable,
                 "-m",
-                "gunicorn",
-                "identity.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
+                "identity.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
                 "--workers",
                 "1",
-                "--error-logfile",
-                "-",
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: stop() can end the workers with it
         )
         self._log_file = open(self.log, "w")  # closed in stop()
-        # The socket is bound once gunicorn says it listens: a request made now waits in the
-        # backlog until the worker has booted, so nothing needs to poll.
+        # On Linux each granian worker binds the port itself (SO_REUSEPORT) once it has loaded the
+        # app, then logs "Started worker-1": from that line on requests are answered, so nothing polls.
         for line in self.process.stdout:  # EOF if it dies
             self._log_file.write(line)
-            if "Listening at" in line:
+            if "Started worker-1" in line:
                 break
         else:
             self._log_file.close()
-            raise RuntimeError("gunicorn exited:\n" + self.log.read_text()[-3000:])
+            raise RuntimeError("the web server exited:\n" + self.log.read_text()[-3000:])
         self._drain = threading.Thread(target=self._copy_output, daemon=True)
         self._drain.start()
 
@@ -219,7 +221,8 @@ class WebServer:
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                # SIGKILL of the main process alone would leave its workers serving: the group.
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.process is not None:
             self._drain.join(timeout=10)
