@@ -39,6 +39,10 @@ class ClientOutput(serializers.Serializer):
     backchannel_logout_uri = serializers.CharField()
     backchannel_logout_session_required = serializers.BooleanField()
     revoke_tokens_on_logout = serializers.BooleanField()
+    algorithm = serializers.CharField(help_text="What the client's ID tokens are signed with.")
+    access_token_algorithm = serializers.CharField(
+        help_text="What the client's JWT access tokens are signed with."
+    )
 
     def get_redirect_uris(self, client: Client) -> list[str]:
         return client.redirect_uris.split()
@@ -95,7 +99,19 @@ class ClientInputSerializer(serializers.Serializer):
     skip_consent = serializers.BooleanField(default=False)
     role = serializers.ChoiceField(choices=ClientRole.values, required=False, allow_blank=True, default="")
     access_policy = serializers.UUIDField(required=False, allow_null=True, default=None)
-    algorithm = serializers.ChoiceField(choices=SigningAlgorithm.values, default=SigningAlgorithm.RS256)
+    algorithm = serializers.ChoiceField(
+        choices=SigningAlgorithm.values,
+        default=SigningAlgorithm.RS256,
+        help_text="What the client's ID tokens (and logout tokens) are signed with.",
+    )
+    access_token_algorithm = serializers.ChoiceField(
+        choices=SigningAlgorithm.values,
+        default=SigningAlgorithm.RS256,
+        help_text=(
+            "What the client's JWT access tokens are signed with, for the resource servers that verify "
+            "them against the JWKS. ES256 is much cheaper to sign; choose it when they accept it."
+        ),
+    )
     token_endpoint_auth_method = serializers.ChoiceField(
         choices=TokenEndpointAuthMethod.values,
         required=False,
@@ -151,11 +167,13 @@ class ClientInputSerializer(serializers.Serializer):
 # A PUT that names none of these keeps how the client authenticates.
 _AUTH_FIELDS = ("token_endpoint_auth_method", "jwks_uri", "jwks")
 # A PUT that does not name one of these keeps its value (callers written before they existed).
-_LOGOUT_FIELDS = (
+_KEPT_WHEN_ABSENT = (
     "post_logout_redirect_uris",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
     "revoke_tokens_on_logout",
+    "algorithm",
+    "access_token_algorithm",
 )
 
 
@@ -230,7 +248,7 @@ class ClientDetailApi(ProjectAdminApi):
             }
         )
         current = ClientOutput(client).data
-        kept.update({name: current[name] for name in _LOGOUT_FIELDS if name not in request.data})
+        kept.update({name: current[name] for name in _KEPT_WHEN_ABSENT if name not in request.data})
         serializer = ClientInputSerializer(data={"client_type": client.client_type, **kept, **request.data})
         serializer.is_valid(raise_exception=True)
         client = services.client_update(

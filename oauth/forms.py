@@ -66,6 +66,16 @@ class ClientForm(forms.Form):
     algorithm = forms.ChoiceField(
         choices=SigningAlgorithm.choices, initial=SigningAlgorithm.RS256, label="ID token signature"
     )
+    access_token_algorithm = forms.ChoiceField(
+        choices=SigningAlgorithm.choices,
+        initial=SigningAlgorithm.RS256,
+        required=False,  # absent = RS256 (the service's default)
+        label="Access token signature",
+        help_text=(
+            "For the APIs that verify this client's access tokens against our JWKS. RS256 works "
+            "everywhere; ES256 is faster to issue, if they accept it."
+        ),
+    )
     token_endpoint_auth_method = forms.ChoiceField(
         choices=[("", "Default (a secret for confidential clients, none for public ones)")]
         + TokenEndpointAuthMethod.choices,
@@ -171,6 +181,7 @@ def client_initial(client: Client) -> dict:
         "role": client.role,
         "access_policy": client.access_policy,
         "algorithm": client.algorithm or "RS256",
+        "access_token_algorithm": client.access_token_algorithm,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "jwks_uri": client.jwks_uri,
         "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",

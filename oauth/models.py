@@ -57,6 +57,13 @@ class Client(AbstractApplication):
 
     ALGORITHM_CHOICES = (("", "No OIDC support"), *SigningAlgorithm.choices)
     algorithm = models.CharField(max_length=5, choices=ALGORITHM_CHOICES, default="RS256", blank=True)
+    # What the client's JWT access tokens are signed with (oauth.tokens.generate_access_token), for
+    # the resource servers that verify them against our JWKS: RS256 by default (every JOSE library
+    # verifies it), ES256 for those that accept it: a P-256 signature costs about a tenth of an RSA
+    # 2048 one, the largest single cost of a client-credentials grant (docs/OAUTH.md, performance).
+    access_token_algorithm = models.CharField(
+        max_length=8, choices=SigningAlgorithm.choices, default=SigningAlgorithm.RS256
+    )
 
     # How the client authenticates (oauth/client_auth.py). oauth.services sets it: none for public
     # clients, a secret method or private_key_jwt (RFC 7523) for confidential ones. A

@@ -99,7 +99,8 @@ class ClientInput:
     role: str = ""
     access_policy: AccessPolicy | None = None
     description: str = ""
-    algorithm: str = "RS256"
+    algorithm: str = "RS256"  # ID tokens (and logout tokens)
+    access_token_algorithm: str = "RS256"  # JWT access tokens
     # "" = the default of the client type: client_secret_basic (confidential), none (public).
     token_endpoint_auth_method: str = ""
     # private_key_jwt only, exactly one of them: where its public keys are, or the keys (a JWKS).
@@ -289,6 +290,7 @@ def client_create(*, project: Project, actor: Actor, data: ClientInput) -> Issue
         role=data.role,
         access_policy=data.access_policy,
         algorithm=data.algorithm or "RS256",
+        access_token_algorithm=data.access_token_algorithm or "RS256",
         token_endpoint_auth_method=checked["auth_method"],
         jwks_uri=checked["jwks_uri"],
         jwks=checked["jwks"],
@@ -347,6 +349,8 @@ def client_update(*, client: Client, actor: Actor, data: ClientInput) -> Client:
     client.skip_authorization = data.skip_consent
     client.role = data.role
     client.access_policy = data.access_policy
+    client.algorithm = data.algorithm or "RS256"
+    client.access_token_algorithm = data.access_token_algorithm or "RS256"
     if checked["auth_method"] == TokenEndpointAuthMethod.PRIVATE_KEY_JWT and not client.uses_private_key_jwt:
         # From a secret to keys: no secret works any more (a secret method again needs a rotation).
         client.client_secret = _hash_secret(_new_secret())

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from oauth.app_settings import app_settings
-from oauth.constants import GrantType
+from oauth.constants import GrantType, SigningAlgorithm
 from oauth.keys import jws_sign, signing_key_active
 
 
@@ -65,7 +65,8 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         "jti": jti,
         "project": str(client.project_id),
     }
-    token = jws_sign(signing_key_active("RS256"), header={"typ": "at+jwt"}, claims=claims)
+    key = signing_key_active(client.access_token_algorithm or SigningAlgorithm.RS256)
+    token = jws_sign(key, header={"typ": "at+jwt"}, claims=claims)
     request.access_token_jti = jti
     request.access_token_expires_in = claims["exp"] - now
     return token

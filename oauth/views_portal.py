@@ -40,6 +40,7 @@ def _input(data: dict) -> services.ClientInput:
         role=data.get("role", ""),
         access_policy=data.get("access_policy"),
         algorithm=data.get("algorithm", "RS256"),
+        access_token_algorithm=data.get("access_token_algorithm", "RS256"),
         token_endpoint_auth_method=data.get("token_endpoint_auth_method", ""),
         jwks_uri=data.get("jwks_uri", ""),
         jwks=data.get("jwks") or None,
