@@ -86,6 +86,14 @@ class AppSettings:
         return max(0, int(self._setting("LOCKOUT_DELAY_MAX_SECONDS", 60)))
 
     @property
+    def LOCKOUT_CLEAR_REUSE_SECONDS(self) -> int:
+        """How long a process may reuse a clear verdict for a caller that passed the check and then
+        proved its secret (OAuth clients at the token and introspection endpoints), without reading
+        the cache again: a lock made by another process takes effect here at most this much later.
+        0 reads the cache on every attempt."""
+        return max(0, int(self._setting("LOCKOUT_CLEAR_REUSE_SECONDS", 1)))
+
+    @property
     def LOCKOUT_CACHE(self) -> str:
         """The cache alias the counters live in (Redis in production: shared, kept on restart)."""
         return str(self._setting("LOCKOUT_CACHE", "default"))

@@ -122,18 +122,23 @@ def client_authenticate(
 
     Brute-force protection (accounts/services/lockout.py, scope `client`): failures count per
     client_id named (known or not); a client that must wait or is locked gets the plain
-    `InvalidClient` without a description of why, and its credentials are not even checked.
+    `InvalidClient` without a description of why, and its credentials are not even checked. A
+    client that just authenticated is not looked up in Redis again for LOCKOUT_CLEAR_REUSE_SECONDS
+    on this process (a lock made elsewhere refuses it here at most that much later).
     """
     client_id = claimed_client_id(authorization=authorization, params=params)
     keys = {lockout.CLIENT_ID: client_id}
-    if client_id and not lockout.attempt_check(scope=lockout.CLIENT, keys=keys).allowed:
+    if client_id and not lockout.attempt_check(scope=lockout.CLIENT, keys=keys, reuse_clear=True).allowed:
         raise InvalidClient()
     try:
-        return _client_authenticate(authorization=authorization, params=params, load_client=load_client)
+        client = _client_authenticate(authorization=authorization, params=params, load_client=load_client)
     except InvalidClient as failure:
         if client_id and not isinstance(failure, KeysUnavailable):
             lockout.attempt_failed(scope=lockout.CLIENT, keys=keys)
         raise
+    if client_id:
+        lockout.attempt_clear_remember(scope=lockout.CLIENT, keys=keys)
+    return client
 
 
 def claimed_client_id(*, authorization: str, params: Mapping[str, Any]) -> str | None:

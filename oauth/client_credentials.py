@@ -74,7 +74,8 @@ def _client(request: HttpRequest, params: dict[str, str]) -> Client | None:
         return None
     if credentials is None or not credentials[0] or len(credentials[0]) > 255:
         return None
-    if not lockout.attempt_check(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: credentials[0]}).allowed:
+    keys = {lockout.CLIENT_ID: credentials[0]}
+    if not lockout.attempt_check(scope=lockout.CLIENT, keys=keys, reuse_clear=True).allowed:
         return None
 
     def load(client_id: str) -> Client | None:
@@ -89,6 +90,7 @@ def _client(request: HttpRequest, params: dict[str, str]) -> Client | None:
         )
     except Exception:  # InvalidClient (and anything unexpected): the full path answers
         return None
+    lockout.attempt_clear_remember(scope=lockout.CLIENT, keys=keys)
     if client.client_type != Client.CLIENT_CONFIDENTIAL:
         return None
     if GrantType.CLIENT_CREDENTIALS not in (client.allowed_grant_types or []):

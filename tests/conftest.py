@@ -166,7 +166,10 @@ def _clear_cache():
     """Rate limits live in the cache; every test starts with fresh counters."""
     from django.core.cache import cache
 
+    from accounts.services import lockout
+
     cache.clear()
+    lockout.attempt_clear_forget()  # this process's memory of clear verdicts goes with the counters
     yield
 
 

@@ -17,6 +17,14 @@ values are ignored):
     lock_clear(scope=SIGN_IN, keys={ACCOUNT: email})       # end a lock (set-password, admins)
     lock_status(scope=SIGN_IN, keys={ACCOUNT: email})      # locked until when, or None
 
+  Hot callers (OAuth client authentication, many requests a second per client) pass
+  `attempt_check(..., reuse_clear=True)` and, once the secret is proved, `attempt_clear_remember`:
+  the process then answers "clear" for those keys from memory for `LOCKOUT_CLEAR_REUSE_SECONDS`
+  (1 s) after the cache last said so, instead of one Redis round trip per request. The bound: a
+  lock or delay made by another process refuses here at most that much later (a failure counted
+  by this process forgets the entry at once). Entries are made only for proved secrets, so their
+  number is bounded by the registered clients.
+
 - Scopes count separately (`SIGN_IN`, `MFA`, `SET_PASSWORD`, `PASSWORD_RESET`, `CLIENT`); the
   MFA step (accounts/forms_mfa.py) calls `attempt_check/failed/succeeded(scope=MFA,
   keys={ACCOUNT: account_key(user), IP: ip})`. A step without a failure signal (reset requests)
@@ -187,8 +195,20 @@ def _verdict(parsed: list[_Key], values: Mapping[str, object], now: float) -> Ve
     return Verdict()
 
 
-def attempt_check(*, scope: str, keys: Mapping[str, object | None]) -> Verdict:
-    """May an attempt be made now? One cache read (all keys' locks and delays at once)."""
+# Per process: (scope, keys) -> until when a clear verdict may be reused (see the module docstring).
+_recently_clear: dict[tuple, float] = {}
+_RECENTLY_CLEAR_MAX = 10_000  # a safety bound; entries exist only for proved secrets
+
+
+def _reuse_key(scope: str, keys: Mapping[str, object | None]) -> tuple:
+    return (scope, *sorted((kind, str(value)) for kind, value in keys.items() if value))
+
+
+def attempt_check(*, scope: str, keys: Mapping[str, object | None], reuse_clear: bool = False) -> Verdict:
+    """May an attempt be made now? One cache read (all keys' locks and delays at once), or none
+    with `reuse_clear` while a clear verdict remembered by `attempt_clear_remember` is fresh."""
+    if reuse_clear and _recently_clear.get(_reuse_key(scope, keys), 0.0) > _now():
+        return Verdict()
     parsed = _parse(scope, keys)
     if not parsed:
         return Verdict()
@@ -227,12 +247,33 @@ def _lock(key: _Key, now: float) -> float | None:
     return until
 
 
+def attempt_clear_remember(*, scope: str, keys: Mapping[str, object | None]) -> None:
+    """The caller passed `attempt_check(..., reuse_clear=True)` and then proved its secret: this
+    process may answer "clear" for these keys without the cache for `LOCKOUT_CLEAR_REUSE_SECONDS`.
+    An entry still fresh is not extended, so the cache is read again at least that often."""
+    seconds = app_settings.LOCKOUT_CLEAR_REUSE_SECONDS
+    if seconds <= 0:
+        return
+    key, now = _reuse_key(scope, keys), _now()
+    if _recently_clear.get(key, 0.0) > now:
+        return
+    if len(_recently_clear) >= _RECENTLY_CLEAR_MAX:
+        _recently_clear.clear()
+    _recently_clear[key] = now + seconds
+
+
+def attempt_clear_forget() -> None:
+    """Forget every remembered clear verdict of this process (tests; a cache flushed by hand)."""
+    _recently_clear.clear()
+
+
 def attempt_failed(*, scope: str, keys: Mapping[str, object | None], actor: Actor | None = None) -> Verdict:
     """Count a failed attempt for each key; delay or lock the keys that reached their limits.
 
     Returns what `attempt_check` now says. A new lock of an account in `ACCOUNT_LOCK_SCOPES` is
     audited and emailed once (`_account_locked`); other new locks are logged.
     """
+    _recently_clear.pop(_reuse_key(scope, keys), None)
     now = _now()
     delay_base = app_settings.LOCKOUT_DELAY_BASE_SECONDS
     for key in _parse(scope, keys):

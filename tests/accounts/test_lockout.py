@@ -499,3 +499,45 @@ def test_an_mfa_lock_says_the_password_is_known_and_a_new_password_ends_it(clock
     new = "another long and calm passphrase"
     assert Client().post(path, {"new_password1": new, "new_password2": new}).status_code == 303
     assert lockout.account_locked_until(user=user) is None
+
+
+def test_a_busy_clients_clear_verdict_is_reused_for_at_most_the_reuse_period(clock, lab_client, settings):
+    """A client that just authenticated is not looked up in Redis again for
+    LOCKOUT_CLEAR_REUSE_SECONDS on this process: a lock counted by another process refuses it here
+    at most that much later, and a failure counted here forgets the reuse at once."""
+    settings.LOCKOUT_DELAY_BASE_SECONDS = 0  # straight to the lock
+    settings.LOCKOUT_CLEAR_REUSE_SECONDS = 1
+    client_id, secret = lab_client
+    keys = {lockout.CLIENT_ID: client_id}
+    assert _token(client_id, secret).status_code == 200  # read from Redis, then remembered
+    # Another process counts the failures that lock the client: Redis says locked, while this
+    # process still remembers the clear verdict it read (its own failures would forget it).
+    remembered = dict(lockout._recently_clear)
+    for _ in range(10):
+        lockout.attempt_failed(scope=lockout.CLIENT, keys=keys)
+    lockout._recently_clear.update(remembered)
+    assert lockout.attempt_check(scope=lockout.CLIENT, keys=keys).locked
+    assert _token(client_id, secret).status_code == 200  # within the bound
+    clock.advance(timedelta(seconds=1, milliseconds=1))
+    refused = _token(client_id, secret)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+def test_a_failure_on_this_process_forgets_the_reuse_at_once(clock, lab_client, settings):
+    settings.LOCKOUT_DELAY_BASE_SECONDS = 0
+    client_id, secret = lab_client
+    assert _token(client_id, secret).status_code == 200
+    for _ in range(10):
+        assert _token(client_id, "wrong").status_code == 401
+    assert _token(client_id, secret).status_code == 401  # locked now, not a second later
+
+
+def test_no_reuse_when_the_period_is_zero(clock, lab_client, settings):
+    settings.LOCKOUT_DELAY_BASE_SECONDS = 0
+    settings.LOCKOUT_CLEAR_REUSE_SECONDS = 0
+    client_id, secret = lab_client
+    assert _token(client_id, secret).status_code == 200
+    assert not lockout._recently_clear
+    for _ in range(10):
+        lockout.attempt_failed(scope=lockout.CLIENT, keys={lockout.CLIENT_ID: client_id})
+    assert _token(client_id, secret).status_code == 401
