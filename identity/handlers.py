@@ -7,15 +7,20 @@ enrolment, user-session records) does nothing useful there but costs time on the
 requests to exactly these paths run through settings.MIDDLEWARE without BROWSER_MIDDLEWARE; every
 other path (the portal, /o/authorize/, /o/userinfo/, /o/logout/, the API) gets the whole stack.
 Everything that answers for the response (SecurityMiddleware, CommonMiddleware, X-Frame-Options,
-our security headers) runs on both. tests/identity/test_handlers.py checks the choice and that the
+our security headers) runs on both. tests/oauth/test_hot_paths.py checks the choice and that the
 answers carry the same headers.
+
+The short handler also keeps the URL resolution of its three exact paths: Django's resolver walks
+the URL patterns on every request (about a tenth of an introspection's CPU), and these paths always
+resolve to the same view. `resolve_request` is BaseHandler's method; tests/oauth/test_library_seams.py
+fails if Django changes what it does.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.urls import reverse
+from django.urls import ResolverMatch, reverse
 
 # The middleware that serves browsers only (cookies, sessions, signed-in users, pages).
 BROWSER_MIDDLEWARE = frozenset(
@@ -36,7 +41,21 @@ PROTOCOL_ENDPOINTS = ("oauth:token", "oauth:introspect", "oauth:revoke")
 
 
 class _ProtocolHandler(WSGIHandler):
-    """Django's WSGI handler over settings.MIDDLEWARE minus BROWSER_MIDDLEWARE."""
+    """Django's WSGI handler over settings.MIDDLEWARE minus BROWSER_MIDDLEWARE, remembering the
+    resolution of each path it serves (only PROTOCOL_ENDPOINTS reach it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._resolved: dict[str, ResolverMatch] = {}
+
+    def resolve_request(self, request):
+        if hasattr(request, "urlconf"):  # a per-request URLconf: resolve as Django does
+            return super().resolve_request(request)
+        match = self._resolved.get(request.path_info)
+        if match is None:
+            match = self._resolved[request.path_info] = super().resolve_request(request)
+        request.resolver_match = match
+        return match
 
     def load_middleware(self, is_async=False):
         full = settings.MIDDLEWARE

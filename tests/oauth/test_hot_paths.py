@@ -192,6 +192,42 @@ def test_protocol_endpoints_get_the_short_middleware_stack(m2m):
     assert any(name.lower() == "set-cookie" and "csrftoken" in value for name, value in headers)
 
 
+def test_the_short_stack_resolves_each_protocol_path_once_and_to_the_same_view(m2m):
+    import hashlib
+    import inspect
+
+    import django
+    from django.core.handlers.base import BaseHandler
+    from django.urls import resolve
+
+    from identity.handlers import Application
+
+    # identity/handlers.py overrides BaseHandler.resolve_request (kept results for exact paths):
+    # if Django changes it, re-read it and carry the change over.
+    source = inspect.getsource(BaseHandler.resolve_request)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "ff178c3d63eebcd3e38110341593518dcd67d84cff94bbc7dd5aa323637cba6d"
+    ), f"Django's BaseHandler.resolve_request changed ({django.get_version()}): re-read identity/handlers.py"
+
+    client, secret = m2m
+    application = Application()
+    auth = {"HTTP_AUTHORIZATION": basic(client, secret)}
+    body = urlencode({"grant_type": "client_credentials"})
+    for _ in range(2):
+        status, _headers, _content = _wsgi(application, "/o/token/", method="POST", body=body, headers=auth)
+        assert status == 200
+    kept = application.protocol._resolved["/o/token/"]
+    assert kept.func is resolve("/o/token/").func and kept.url_name == "token"
+    token = json.loads(_wsgi(application, "/o/token/", method="POST", body=body, headers=auth)[2])[
+        "access_token"
+    ]
+    status, _headers, content = _wsgi(
+        application, "/o/introspect/", method="POST", body=urlencode({"token": token}), headers=auth
+    )
+    assert status == 200 and json.loads(content)["active"] is True
+    assert set(application.protocol._resolved) == {"/o/token/", "/o/introspect/"}
+
+
 def test_passwords_are_argon2id_at_owasp_minimum_and_old_hashes_upgrade(settings):
     from django.contrib.auth.hashers import Argon2PasswordHasher
 
