@@ -574,14 +574,15 @@ class AuthorizeView(dot_views.AuthorizationView):
 )
 class TokenView(dot_views.TokenView):
     def post(self, request, *args, **kwargs):
+        from oauth.client_credentials import client_credentials_response
+
+        # First, from the raw body: a plain, valid client-credentials request gets the same answer
+        # without oauthlib's machinery (nor the form parsing below).
+        if (lean := client_credentials_response(request)) is not None:
+            return lean
         if request.POST.get("grant_type") not in GrantType.values:
             # DOT routes the device grant itself; we offer none but these three.
             return errors.UnsupportedGrantType().response()
-        if request.POST.get("grant_type") == GrantType.CLIENT_CREDENTIALS:
-            from oauth.client_credentials import client_credentials_response
-
-            if (lean := client_credentials_response(request)) is not None:
-                return lean  # a plain, valid request: the same answer without oauthlib's machinery
         return with_description(request, super().post(request, *args, **kwargs))
 
     def authorization_flow_token_response(self, request, *args, **kwargs):
