@@ -398,6 +398,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ClientRoleEnum": "oauth.models.ClientRole",
         "MembershipRoleEnum": "accounts.models.Role",
+        "SigningAlgorithmEnum": "oauth.constants.SigningAlgorithm",
     },
 }
 

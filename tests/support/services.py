@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import redis
@@ -198,8 +199,6 @@ class WebServer:
             start_new_session=True,  # its own process group: stop() can end the workers with it
         )
         self._log_file = open(self.log, "w")  # closed in stop()
-        # On Linux each granian worker binds the port itself (SO_REUSEPORT) once it has loaded the
-        # app, then logs "Started worker-1": from that line on requests are answered, so nothing polls.
         for line in self.process.stdout:  # EOF if it dies
             self._log_file.write(line)
             if "Started worker-1" in line:
@@ -209,6 +208,23 @@ class WebServer:
             raise RuntimeError("the web server exited:\n" + self.log.read_text()[-3000:])
         self._drain = threading.Thread(target=self._copy_output, daemon=True)
         self._drain.start()
+        self._wait_listening()
+
+    def _wait_listening(self, timeout: float = 60.0) -> None:
+        """On Linux each granian worker binds the port itself (SO_REUSEPORT) once it has loaded the
+        app, with no signal of it: "Started worker-1" is logged before that. A refused connection
+        answers at once, so this tries again every 20 ms until one is accepted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+                return
+            except OSError:
+                if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "the web server did not listen:\n" + self.log.read_text()[-3000:]
+                    ) from None
+                time.sleep(0.02)
 
     def _copy_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
