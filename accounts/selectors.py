@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Func, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
@@ -125,6 +126,64 @@ def project_get_for_admin(
     return project, membership
 
 
+class _MemberSearch(QuerySet):
+    """`membership_list`'s result when it searches on PostgreSQL: `count()` asks `counted`, the
+    same search in the shape PostgreSQL counts fastest (`_member_search`). Anything derived from it
+    (another filter, a slice, `values()`) is a new queryset without `counted`: it counts the
+    ordinary way."""
+
+    counted: QuerySet | None = None
+
+    def count(self) -> int:
+        if self.counted is not None and self._result_cache is None:
+            return self.counted.count()
+        return super().count()
+
+
+class _AnyOf(Func):
+    """`lhs = ANY(ARRAY(subquery))` (PostgreSQL): the planner reads the subquery once and looks its
+    values up through an index of `lhs` (a bitmap it can OR with others), where `lhs IN (subquery)`
+    inside an OR is a hashed subplan probed by every row of the table."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def _member_search(*, project: Project, query: str, for_count: bool = False) -> Q:
+    """Members having every word of `query` in their email, first or last name, or external ID,
+    case-insensitively (UPPER(col) LIKE %WORD%; trigram-indexed on PostgreSQL, migrations 0009 and
+    0010). The same matches in two shapes, each what one query of a list page does best on
+    PostgreSQL (100,000 members: docs/OAUTH.md, performance notes). Both search each column in a
+    subquery of its own, served by its own trigram index and rechecking only that column, never
+    row by row through the join to the users.
+
+    * the page (`for_count=False`): the planner hashes the subqueries' results and walks the
+      project's members newest first until the page is full;
+    * the count (`for_count=True`): the members of the matching users are looked up by user id
+      through an index, OR-ed with the external IDs' trigram index: work in proportion to the
+      matches, where the page's shape would probe every member of the project to count them.
+    """
+    condition = Q()
+    for word in query.split():
+        external = Q(external_id__icontains=word)
+        matches = Q()
+        for column in ("email", "first_name", "last_name"):
+            users = User.objects.filter(**{f"{column}__icontains": word}).order_by().values("pk")
+            if for_count:
+                from django.contrib.postgres.expressions import ArraySubquery
+
+                matches |= Q(_AnyOf(F("user_id"), ArraySubquery(users)))
+            else:
+                matches |= Q(user_id__in=users)
+        if for_count:
+            matches |= external
+        else:
+            matches |= Q(pk__in=Membership.objects.filter(external, project=project).order_by().values("pk"))
+        condition &= matches
+    return condition
+
+
 def membership_list(
     *, project: Project, query: str = "", role: str = "", status: str = "", sort: str = ""
 ) -> QuerySet[Membership]:
@@ -143,31 +202,34 @@ def membership_list(
         used_at__isnull=True,
         revoked_at__isnull=True,
     )
-    qs = (
-        Membership.objects.filter(project=project)
-        .select_related("user", "access_policy")
-        .annotate(awaiting_acceptance=Exists(open_invitation))
-    )
     query = query.strip()
-    if query:
-        condition = Q()
-        for word in query.split():
-            # The user's fields are searched in a subquery of users (trigram-indexed on PostgreSQL,
-            # migration 0009), not row by row through the join: the same matches, far fewer reads.
-            users = User.objects.filter(
-                Q(email__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
-            ).values("pk")
-            condition &= Q(user_id__in=users) | Q(external_id__icontains=word)
-        qs = qs.filter(condition)
-    if role:
-        qs = qs.filter(role=role)
-    if status == "active":
-        qs = qs.filter(is_active=True, awaiting_acceptance=False)
-    elif status == "invited":
-        qs = qs.filter(is_active=True, awaiting_acceptance=True)
-    elif status == "inactive":
-        qs = qs.filter(is_active=False)
-    return qs.order_by(*MEMBERSHIP_SORTS.get(sort, ("-created_at",)), "id")
+    counts_apart = bool(query.split()) and connection.vendor == "postgresql"
+
+    def members(*, for_count: bool) -> QuerySet[Membership]:
+        qs = (_MemberSearch(Membership) if counts_apart and not for_count else Membership.objects).filter(
+            project=project
+        )
+        qs = qs.annotate(awaiting_acceptance=Exists(open_invitation))
+        if query:
+            qs = qs.filter(_member_search(project=project, query=query, for_count=for_count))
+        if role:
+            qs = qs.filter(role=role)
+        if status == "active":
+            qs = qs.filter(is_active=True, awaiting_acceptance=False)
+        elif status == "invited":
+            qs = qs.filter(is_active=True, awaiting_acceptance=True)
+        elif status == "inactive":
+            qs = qs.filter(is_active=False)
+        return qs
+
+    qs = (
+        members(for_count=False)
+        .select_related("user", "access_policy")
+        .order_by(*MEMBERSHIP_SORTS.get(sort, ("-created_at",)), "id")
+    )
+    if counts_apart:
+        qs.counted = members(for_count=True)
+    return qs
 
 
 def membership_get(*, project: Project, membership_id) -> Membership:

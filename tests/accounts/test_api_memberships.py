@@ -106,6 +106,36 @@ def test_list_search_and_filters(api, project, people, params, expected):
     assert ids(api.get(url(project), params)) == [str(people[name].pk) for name in expected]
 
 
+def test_search_counts_what_it_lists_and_stays_in_the_project(api, project, people, other_project):
+    """On PostgreSQL the count of a search asks the same search in another shape than its page
+    (accounts.selectors._member_search): both find the same members, of this project only."""
+    # Ada is also in another project, where her external ID is different; Bob has one elsewhere only.
+    MembershipFactory(project=other_project, user=people["ada"].user, external_id="OTHER-7")
+    MembershipFactory(project=other_project, user=people["bob"].user, external_id="EMP-002")
+    cases = [
+        ({"q": "emp-00"}, ["ada"]),
+        ({"q": "other-7"}, []),
+        ({"q": "ada emp"}, ["ada"]),
+        ({"q": "example.test", "status": "active", "role": "member"}, ["ada"]),
+        ({"q": "example.test", "status": "inactive"}, ["cy"]),
+        ({"q": "BUILDER example"}, ["bob"]),
+    ]
+    for params, expected in cases:
+        body = api.get(url(project), params).json()
+        assert [m["id"] for m in body["results"]] == [str(people[name].pk) for name in expected], params
+        assert body["count"] == len(expected), params
+
+
+def test_a_narrowed_search_counts_its_own_rows(project, people):
+    from accounts.selectors import membership_list
+
+    found = membership_list(project=project, query="example.test")  # owner, admin, ada, bob, cy
+    assert found.count() == 5
+    assert found.filter(role="admin").count() == 2  # derived querysets count what they hold
+    assert found.exclude(pk=people["ada"].pk).count() == 4
+    assert len(found[:2]) == 2 and found.count() == 5
+
+
 def test_list_status_active_and_role_filters(api, project, owner, admin_user, people):
     active = ids(api.get(url(project), {"status": "active"}))
     assert str(people["cy"].pk) not in active and len(active) == 4
