@@ -9,6 +9,8 @@ in-memory one here). Then every email of the batch is delivered the way the work
 (notifications' delivery, to Django's in-memory email backend) and counted: each invitee's exactly
 once, every message marked sent. Saves bench/results/bulk_invite.json.
 It runs a small batch and a large one: the queries per invite must not grow with the batch.
+Besides the wall clock it reports this process's CPU per invite and the load average when the batch
+started: on a shared machine the invites/s move with the others' load, the CPU and statements less.
 """
 
 from __future__ import annotations
@@ -59,11 +61,12 @@ def run_batch(project, owner, rows: int, tag: str) -> dict:
         counted["statements"] += 1
         return execute(sql, params, many, context)
 
-    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    cpu_started, started = time.process_time(), time.perf_counter()
     with connection.execute_wrapper(count):  # counts every statement, savepoints included
         job, _ = bulk_invite_start(project=project, actor=actor, rows=data, source_name=tag)
         job = bulk_invite_process(job_id=job.pk)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     queries = [None] * counted["statements"]
     invited = sum(1 for r in job.results if r["outcome"] == "invited")
     assert invited == rows, f"only {invited} of {rows} invited"
@@ -74,6 +77,8 @@ def run_batch(project, owner, rows: int, tag: str) -> dict:
         "invites_per_s": round(rows / seconds, 1),
         "queries": len(queries),
         "queries_per_invite": round(len(queries) / rows, 2),
+        "cpu_ms_per_invite": round(cpu * 1000 / rows, 2),
+        "load_average": round(load, 2),
         "delivered": delivered,
         "delivered_per_s": round(delivered / delivery_seconds, 1) if delivery_seconds else 0,
     }
@@ -128,13 +133,15 @@ def main() -> int:
     print("\nBulk invite benchmark (PostgreSQL, in-process service calls, email handed to the broker,")
     print("then every email delivered as the worker does, to Django's in-memory email backend)\n")
     print(
-        "| batch | rows | seconds | invites/s | queries | queries/invite | emails delivered | deliveries/s |"
+        "| batch | rows | seconds | invites/s | queries | queries/invite | CPU ms/invite | load | "
+        "emails delivered | deliveries/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in (("small", small), ("large", large)):
         print(
             f"| {label} | {r['rows']} | {r['seconds']} | {r['invites_per_s']} | {r['queries']} | "
-            f"{r['queries_per_invite']} | {r['delivered']} of {r['rows']} | {r['delivered_per_s']} |"
+            f"{r['queries_per_invite']} | {r['cpu_ms_per_invite']} | {r['load_average']} | "
+            f"{r['delivered']} of {r['rows']} | {r['delivered_per_s']} |"
         )
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)

@@ -49,6 +49,67 @@ def message_enqueue(
         existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    message = _message_new(
+        kind=kind,
+        to_email=to_email,
+        context=context,
+        project=project,
+        user=user,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin must not roll back the caller
+            message.save(force_insert=True)
+    except IntegrityError:
+        return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
+    delivery_schedule(kind=email_delivery, record_id=message.pk)
+    return message
+
+
+def messages_enqueue(*, messages: list[dict]) -> list[OutboundMessage]:
+    """`message_enqueue` for several emails at once (each a dict of its arguments), in order:
+    one query for the idempotency keys already used and one INSERT, in the current transaction;
+    each new message is handed to Celery after commit. For a batch of work (a bulk invite's chunk).
+
+    Same rules: a key already used (or used twice in `messages`) gives the existing message.
+    If the INSERT meets a concurrent twin (a unique key taken meanwhile), the batch falls back
+    to `message_enqueue` one message at a time, which returns the twin.
+    """
+    keys = [m["idempotency_key"] for m in messages if m.get("idempotency_key")]
+    existing = {m.idempotency_key: m for m in OutboundMessage.objects.filter(idempotency_key__in=keys)}
+    result: list[OutboundMessage] = []
+    new: list[OutboundMessage] = []
+    for spec in messages:
+        key = spec.get("idempotency_key")
+        if key and key in existing:
+            result.append(existing[key])
+            continue
+        message = _message_new(**spec)
+        existing[message.idempotency_key] = message
+        result.append(message)
+        new.append(message)
+    if not new:
+        return result
+    try:
+        with transaction.atomic():  # a savepoint, as in message_enqueue
+            OutboundMessage.objects.bulk_create(new)
+    except IntegrityError:
+        return [message_enqueue(**spec) for spec in messages]
+    for message in new:
+        delivery_schedule(kind=email_delivery, record_id=message.pk)
+    return result
+
+
+def _message_new(
+    *,
+    kind: str,
+    to_email: str,
+    context: dict,
+    project=None,
+    user=None,
+    idempotency_key: str | None = None,
+) -> OutboundMessage:
+    """The message's row, rendered and unsaved (its key: the caller's, else one of its own)."""
     rendered = render_email(kind=kind, project=project, context=context)
     message = OutboundMessage(
         project=project,
@@ -62,12 +123,6 @@ def message_enqueue(
         body_html=rendered.body_html,
     )
     message.idempotency_key = idempotency_key or f"msg:{message.pk}"
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent twin must not roll back the caller
-            message.save(force_insert=True)
-    except IntegrityError:
-        return OutboundMessage.objects.get(idempotency_key=message.idempotency_key)
-    delivery_schedule(kind=email_delivery, record_id=message.pk)
     return message
 
 
@@ -169,6 +224,7 @@ __all__ = [
     "broker_breaker",
     "message_deliver",
     "message_enqueue",
+    "messages_enqueue",
     "message_publish",
     "message_resend",
     "message_resend_refusal",

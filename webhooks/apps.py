@@ -26,10 +26,14 @@ class WebhooksConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from audit.models import AuditEvent
-        from webhooks.outbound import audit_event_fan_out, webhook_event_delivery
+        from audit.signals import events_recorded
+        from webhooks.outbound import audit_event_fan_out, audit_events_fan_out, webhook_event_delivery
 
         register_delivery_kind(webhook_event_delivery)
         post_save.connect(audit_event_fan_out, sender=AuditEvent, dispatch_uid="webhooks.audit_event_fan_out")
+        events_recorded.connect(
+            audit_events_fan_out, sender=AuditEvent, dispatch_uid="webhooks.audit_events_fan_out"
+        )
         # One line per handler module (docs/WEBHOOKS.md, "Adding a handler").
         register_handler(GenericHandler())
         register_handler(OktaUserLifecycleHandler())

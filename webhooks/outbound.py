@@ -4,6 +4,8 @@ Where events come from: the audit log. Every event type (`webhooks.constants.Out
 is an audit action every service already records in its own transaction (`audit_record`), so
 `audit_event_fan_out` — a `post_save` receiver on `AuditEvent`, connected in
 `WebhooksConfig.ready()` — is the one place events are made; no service calls webhooks.
+(`audit_events_fan_out` does the same for `audit.signals.events_recorded`, which
+`audit_record_many` sends for events written in one statement, where there is no `post_save`.)
 
 Why a signal is right here (docs/ARCHITECTURE.md: "signals only tell *other* apps that
 something finished"): the audit row is the last thing a service writes about work it has done,
@@ -100,29 +102,52 @@ def event_payload(audit_event) -> dict[str, Any]:
 def audit_event_fan_out(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     """`post_save` of `AuditEvent`: one delivery per active subscription of the event's project
     that asked for its type, written in the same transaction, published after commit."""
-    if not created or raw or not instance.project_id:
+    if not created or raw:
         return
-    event_type = EVENT_TYPE_OF_AUDIT_ACTION.get(instance.action)
-    if event_type is None:
-        return
+    _fan_out([instance])
+
+
+def audit_events_fan_out(sender, events, **kwargs) -> None:
+    """`audit.signals.events_recorded` (several events written in one statement, e.g. a bulk
+    invite's chunk): the same deliveries as `audit_event_fan_out` for each, with one query for
+    the subscriptions of each project and one INSERT."""
+    _fan_out(events)
+
+
+def _fan_out(events) -> None:
     from webhooks.models import EventDelivery, EventSubscription
 
-    subscriptions = [
-        subscription
-        for subscription in EventSubscription.objects.filter(project_id=instance.project_id, is_active=True)
-        if event_type in (subscription.events or [])
+    typed = [
+        (event, EVENT_TYPE_OF_AUDIT_ACTION[event.action])
+        for event in events
+        if event.project_id and event.action in EVENT_TYPE_OF_AUDIT_ACTION
     ]
-    if not subscriptions:
-        return
-    body = json.dumps(event_payload(instance), separators=(",", ":"), default=str)
-    for subscription in subscriptions:
-        delivery = EventDelivery.objects.create(
-            subscription=subscription,
-            event_type=event_type,
-            audit_event_id=instance.pk,
-            payload=body,
-            idempotency_key=f"event:{subscription.pk}:{instance.pk}",
+    subscriptions_of: dict = {}
+    deliveries = []
+    for event, event_type in typed:
+        if event.project_id not in subscriptions_of:
+            subscriptions_of[event.project_id] = list(
+                EventSubscription.objects.filter(project_id=event.project_id, is_active=True)
+            )
+        subscriptions = [s for s in subscriptions_of[event.project_id] if event_type in (s.events or [])]
+        if not subscriptions:
+            continue
+        body = json.dumps(event_payload(event), separators=(",", ":"), default=str)
+        deliveries.extend(
+            EventDelivery(
+                subscription=subscription,
+                event_type=event_type,
+                audit_event_id=event.pk,
+                payload=body,
+                idempotency_key=f"event:{subscription.pk}:{event.pk}",
+            )
+            for subscription in subscriptions
         )
+    if len(deliveries) == 1:
+        deliveries[0].save(force_insert=True)
+    elif deliveries:
+        EventDelivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
         delivery_schedule(kind=webhook_event_delivery, record_id=delivery.pk)
 
 

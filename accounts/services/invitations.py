@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from accounts.app_settings import app_settings
 from accounts.models import (
@@ -21,20 +22,27 @@ from accounts.models import (
     normalize_email,
 )
 from accounts.selectors import MemberAction, actor_may
-from accounts.services.memberships import membership_create, membership_update
+from accounts.services.memberships import (
+    membership_build,
+    membership_create,
+    membership_created_event,
+    membership_update,
+    memberships_create_many,
+)
 from accounts.services.security_links import (
     security_link_issue,
     security_link_message_key,
     security_link_rotate,
+    security_links_issue_many,
 )
-from accounts.services.users import user_get_or_create
+from accounts.services.users import user_build, user_get_or_create, users_create_many
 from audit.context import Actor
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from identity.clock import clock
 from identity.errors import ApplicationError, ErrorCode
 from notifications.models import MessageKind
-from notifications.services import message_enqueue
+from notifications.services import message_enqueue, messages_enqueue
 
 ALREADY_MEMBER = "already_member"
 
@@ -88,20 +96,46 @@ def _inviter_name(actor: Actor) -> str:
 
 
 def _send_link_email(*, kind: str, invitation: SecurityRequest, url: str, actor: Actor) -> None:
+    message_enqueue(**_link_email(kind=kind, invitation=invitation, url=url, actor=actor))
+
+
+def _link_email(*, kind: str, invitation: SecurityRequest, url: str, actor: Actor) -> dict:
+    """The email carrying a set-password link (`message_enqueue`'s arguments)."""
     user = invitation.user
-    message_enqueue(
-        kind=kind,
-        to_email=user.email,
-        project=invitation.project,
-        user=user,
-        context={
+    return {
+        "kind": kind,
+        "to_email": user.email,
+        "project": invitation.project,
+        "user": user,
+        "context": {
             "link": url,
             "expires_at": invitation.expires_at,
             "first_name": user.first_name,
             "inviter_name": _inviter_name(actor),
         },
-        idempotency_key=security_link_message_key(invitation, invitation.send_count),
-    )
+        "idempotency_key": security_link_message_key(invitation, invitation.send_count),
+    }
+
+
+def _links_unsent(invitations: list[SecurityRequest]) -> None:
+    """Nothing was sent (`send_email` off): the links exist only to be replaced by a resend (which sends)."""
+    for invitation in invitations:
+        invitation.last_sent_at, invitation.send_count = None, 0
+    SecurityRequest.objects.filter(pk__in=[i.pk for i in invitations]).update(last_sent_at=None, send_count=0)
+
+
+def _invitation_created_event(
+    *, project: Project, actor: Actor, membership: Membership, outcome: str, role: str, email_sent: bool
+) -> dict:
+    """The audit event of an invitation (`audit_record`'s arguments): what happened, not what was
+    asked (no email is sent to a person without an address)."""
+    return {
+        "action": AuditAction.INVITATION_CREATED,
+        "actor": actor,
+        "project": project,
+        "target": membership,
+        "details": {"outcome": outcome, "role": role, "email_sent": email_sent},
+    }
 
 
 def _find_user(project: Project, data: InviteInput) -> User | None:
@@ -181,9 +215,7 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
             )
             email_sent = True
         else:
-            # Nothing was sent: the link exists only to be replaced by a resend (which sends).
-            invitation.last_sent_at, invitation.send_count = None, 0
-            invitation.save(update_fields=["last_sent_at", "send_count"])
+            _links_unsent([invitation])
     elif not user.email:
         # A new account known only by an external ID: no link to send and nothing to send it to.
         # The invitation stays open until the person's first sign-in through an identity
@@ -229,14 +261,180 @@ def invitation_create(*, project: Project, actor: Actor, data: InviteInput) -> I
             )
             email_sent = True
     audit_record(
-        action=AuditAction.INVITATION_CREATED,
-        actor=actor,
-        project=project,
-        target=membership,
-        # What happened, not what was asked: no email is sent to a person without an address.
-        details={"outcome": outcome, "role": data.role, "email_sent": email_sent},
+        **_invitation_created_event(
+            project=project,
+            actor=actor,
+            membership=membership,
+            outcome=outcome,
+            role=data.role,
+            email_sent=email_sent,
+        )
     )
     return InviteResult(membership=membership, invitation=invitation, outcome=outcome, email_sent=email_sent)
+
+
+@transaction.atomic
+def invitations_create_many(
+    *, project: Project, actor: Actor, invites: list[InviteInput]
+) -> list[InviteResult | ApplicationError]:
+    """`invitation_create` for each invite, in order, with the same outcome for each (its result,
+    or the ApplicationError it raised, having written nothing for that one): a bulk invite's chunk.
+
+    The common case, a new person with an email address, is written for all of them at once:
+    the users, their allauth addresses, memberships, set-password links, outbox emails and audit
+    events (with their webhook deliveries) each in one INSERT, built by the same rule functions
+    as one invitation (`user_build`, `membership_build`, `security_link_new`, `_link_email`,
+    `messages_enqueue`, `audit_record_many`). Every other invite (the address or the external ID
+    belongs to someone already, invalid input, `upsert`) goes through `invitation_create` itself,
+    in its place in the order, after the new people before it were written. A concurrent write
+    that collides with the batch (a unique email or external ID taken meanwhile) makes the batch
+    fall back to `invitation_create` one at a time, which reports the collision as it would.
+    """
+    outcomes: list[InviteResult | ApplicationError | None] = [None] * len(invites)
+    taken_emails, taken_external_ids = _people_known(project, invites)
+    pending: list[tuple[int, InviteInput, Membership]] = []
+    for index, data in enumerate(invites):
+        email = normalize_email(data.email)
+        external_id = (data.external_id or "").strip()
+        new_person = (
+            bool(email)
+            and email not in taken_emails
+            and external_id not in taken_external_ids
+            and not data.upsert
+            and not invite_input_errors(data)
+        )
+        # Whatever this invite does, a later one with the same address or external ID must see it.
+        taken_emails.add(email)
+        if external_id:
+            taken_external_ids.add(external_id)
+        if not new_person:
+            _invite_new_people(project, actor, pending, outcomes)
+            outcomes[index] = _invite_one(project, actor, data)
+            continue
+        try:
+            membership = membership_build(
+                project=project,
+                user=user_build(email=email, first_name=data.first_name, last_name=data.last_name),
+                actor=actor,
+                role=data.role,
+                access_policy=data.access_policy,
+                access_parameters=data.access_parameters,
+                external_id=data.external_id,
+                profile=data.profile,
+            )
+        except ApplicationError as error:  # as invitation_create: nothing written for this one
+            outcomes[index] = error
+            continue
+        pending.append((index, data, membership))
+    _invite_new_people(project, actor, pending, outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+def _people_known(project: Project, invites: list[InviteInput]) -> tuple[set, set]:
+    """The invites' addresses that are some user's, and their external IDs that are some member's
+    of the project: two queries, the lookups of `_find_user` for the whole chunk."""
+    emails = {normalize_email(data.email) for data in invites} - {None}
+    external_ids = {(data.external_id or "").strip() for data in invites} - {""}
+    taken_emails = set(
+        User.objects.annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=emails)
+        .values_list("email_ci", flat=True)
+        if emails
+        else ()
+    )
+    taken_external_ids = set(
+        Membership.objects.filter(project=project, external_id__in=external_ids).values_list(
+            "external_id", flat=True
+        )
+        if external_ids
+        else ()
+    )
+    return taken_emails, taken_external_ids
+
+
+def _invite_one(project: Project, actor: Actor, data: InviteInput) -> InviteResult | ApplicationError:
+    try:
+        with transaction.atomic():
+            return invitation_create(project=project, actor=actor, data=data)
+    except ApplicationError as error:
+        return error
+
+
+def _invite_new_people(
+    project: Project,
+    actor: Actor,
+    pending: list[tuple[int, InviteInput, Membership]],
+    outcomes: list,
+) -> None:
+    """Write the pending new people (see invitations_create_many) and empty `pending`."""
+    if not pending:
+        return
+    batch, pending[:] = list(pending), []
+    try:
+        with transaction.atomic():
+            results = _write_new_people(project, actor, batch)
+    except IntegrityError:
+        # Someone took one of these addresses or external IDs since the lookup: one at a time,
+        # each reported as invitation_create reports it.
+        for index, data, _membership in batch:
+            outcomes[index] = _invite_one(project, actor, data)
+        return
+    for (index, _data, _membership), result in zip(batch, results, strict=True):
+        outcomes[index] = result
+
+
+def _write_new_people(
+    project: Project, actor: Actor, batch: list[tuple[int, InviteInput, Membership]]
+) -> list[InviteResult]:
+    """invitation_create's "new account with an email address" branch for each, in one INSERT per table."""
+    memberships = [membership for _index, _data, membership in batch]
+    users_create_many(users=[membership.user for membership in memberships])
+    memberships_create_many(memberships=memberships)
+    links = security_links_issue_many(
+        links=[
+            {
+                "kind": SecurityRequestKind.INVITE,
+                "user": membership.user,
+                "project": project,
+                "membership": membership,
+                "invited_by": actor.user,
+            }
+            for membership in memberships
+        ]
+    )
+    unsent = [link.request for (_i, data, _m), link in zip(batch, links, strict=True) if not data.send_email]
+    if unsent:
+        _links_unsent(unsent)
+    messages_enqueue(
+        messages=[
+            _link_email(
+                kind=MessageKind.WELCOME_SET_PASSWORD, invitation=link.request, url=link.url, actor=actor
+            )
+            for (_i, data, _m), link in zip(batch, links, strict=True)
+            if data.send_email
+        ]
+    )
+    events = []
+    results = []
+    for (_index, data, membership), link in zip(batch, links, strict=True):
+        events.append(membership_created_event(membership=membership, actor=actor))
+        events.append(
+            _invitation_created_event(
+                project=project,
+                actor=actor,
+                membership=membership,
+                outcome="invited",
+                role=data.role,
+                email_sent=data.send_email,
+            )
+        )
+        results.append(
+            InviteResult(
+                membership=membership, invitation=link.request, outcome="invited", email_sent=data.send_email
+            )
+        )
+    audit_record_many(events=events)
+    return results
 
 
 def _base_url() -> str:

@@ -80,16 +80,89 @@ def membership_create(
 ) -> Membership:
     """A membership; without `role` or `access_policy`, the project's defaults
     (Project.default_role, Project.default_access_policy)."""
-    role = role or project.default_role
     if Membership.objects.filter(project=project, user=user).exists():
         raise ApplicationError(
             "This user is already a member of the project.", code=ErrorCode.CONFLICT, status=409
         )
+    membership = _membership_new(
+        project=project,
+        user=user,
+        actor=actor,
+        role=role,
+        access_policy=access_policy,
+        access_parameters=access_parameters,
+        external_id=external_id,
+        profile=profile,
+    )
+    _check_and_save(membership)
+    audit_record(**membership_created_event(membership=membership, actor=actor))
+    return membership
+
+
+def membership_build(
+    *,
+    project: Project,
+    user: User,
+    actor: Actor,
+    role: str | None = None,
+    access_policy: AccessPolicy | None = None,
+    access_parameters: dict | None = None,
+    external_id: str = "",
+    profile: str = "",
+) -> Membership:
+    """`membership_create`'s membership, unsaved, after every one of its rules but the two that
+    look at other memberships: the person is not a member yet, and nobody in the project has
+    the external ID. The caller has made sure of those two (a bulk invite: its users are new,
+    and it looked the chunk's external IDs up) and saves the chunk's memberships in one INSERT
+    (`memberships_create_many`), recording `membership_created_event` for each."""
+    membership = _membership_new(
+        project=project,
+        user=user,
+        actor=actor,
+        role=role,
+        access_policy=access_policy,
+        access_parameters=access_parameters,
+        external_id=external_id,
+        profile=profile,
+    )
+    _check(membership, external_id_checked=True)
+    return membership
+
+
+def memberships_create_many(*, memberships: list[Membership]) -> list[Membership]:
+    """Insert memberships made by `membership_build` in one statement (no audit record: the caller
+    records `membership_created_event` for each with its own events, in one INSERT too)."""
+    return Membership.objects.bulk_create(memberships)
+
+
+def membership_created_event(*, membership: Membership, actor: Actor) -> dict[str, Any]:
+    """The audit event of a new membership (`audit_record`'s arguments)."""
+    return {
+        "action": AuditAction.MEMBERSHIP_CREATED,
+        "actor": actor,
+        "project": membership.project,
+        "target": membership,
+        "details": {"role": membership.role, "user": str(membership.user)},
+    }
+
+
+def _membership_new(
+    *,
+    project: Project,
+    user: User,
+    actor: Actor,
+    role: str | None,
+    access_policy: AccessPolicy | None,
+    access_parameters: dict | None,
+    external_id: str,
+    profile: str,
+) -> Membership:
+    role = role or project.default_role
     if role == Role.OWNER and not _actor_is_owner(project, actor):
         raise ApplicationError(
             "Only an owner can make someone an owner.", code=ErrorCode.PERMISSION_DENIED, status=403
         )
-    membership = Membership(
+    return Membership(
         project=project,
         user=user,
         role=role,
@@ -99,18 +172,9 @@ def membership_create(
         profile=profile.strip(),
         invited_by=actor.user,
     )
-    _check_and_save(membership)
-    audit_record(
-        action=AuditAction.MEMBERSHIP_CREATED,
-        actor=actor,
-        project=project,
-        target=membership,
-        details={"role": role, "user": str(user)},
-    )
-    return membership
 
 
-def _check_and_save(membership: Membership) -> None:
+def _check(membership: Membership, *, external_id_checked: bool = False) -> None:
     if membership.access_policy is not None and membership.access_policy.project_id != membership.project_id:
         raise ApplicationError(
             "That access policy does not exist in this project.",
@@ -120,7 +184,8 @@ def _check_and_save(membership: Membership) -> None:
         membership.access_policy, membership.access_parameters
     )
     if (
-        membership.external_id
+        not external_id_checked
+        and membership.external_id
         and Membership.objects.filter(project_id=membership.project_id, external_id=membership.external_id)
         .exclude(pk=membership.pk)
         .exists()
@@ -135,6 +200,10 @@ def _check_and_save(membership: Membership) -> None:
         membership.full_clean(exclude=["user", "project", "invited_by"], validate_unique=False)
     except ValidationError as exc:
         raise ApplicationError("The input is not valid.", fields=error_fields(exc)) from exc
+
+
+def _check_and_save(membership: Membership) -> None:
+    _check(membership)
     try:
         with transaction.atomic():
             membership.save()

@@ -26,12 +26,39 @@ def user_get_or_create(
         existing = User.objects.filter(email__iexact=email).first()
         if existing is not None:
             return existing, False
-    user = User.objects.create_user(
-        email=email, password=password, first_name=first_name, last_name=last_name
-    )
+    user = user_build(email=email, first_name=first_name, last_name=last_name, password=password)
+    user.save()
     if email:
-        EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
+        _email_address_new(user=user, verified=email_verified).save(force_insert=True)
     return user, True
+
+
+def users_create_many(*, users: list[User]) -> list[User]:
+    """Insert new users made by `user_build` (none of their emails taken) with their allauth
+    addresses, as `user_get_or_create` makes them: two INSERTs. For a bulk invite's chunk, which
+    looked its emails up first; a user made meanwhile with one of them fails the INSERT (the
+    unique email) and the chunk falls back to one person at a time."""
+    User.objects.bulk_create(users)
+    EmailAddress.objects.bulk_create([_email_address_new(user=user) for user in users if user.email])
+    return users
+
+
+def user_build(
+    *, email: str | None, first_name: str = "", last_name: str = "", password: str | None = None
+) -> User:
+    """An unsaved user as `UserManager.create_user` makes one: normalised email; without a
+    password, an unusable one (set later through a set-password link, never left blank)."""
+    user = User(email=normalize_email(email), first_name=first_name, last_name=last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    return user
+
+
+def _email_address_new(*, user: User, verified: bool = False) -> EmailAddress:
+    """allauth's row for the user's address, kept in step so sign-in by email and verification work."""
+    return EmailAddress(user=user, email=user.email, primary=True, verified=verified)
 
 
 @transaction.atomic
