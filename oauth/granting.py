@@ -157,7 +157,8 @@ def scopes_grant(*, client, requested, grant_type: str, user=None, user_known: b
     policy_name = ""
     if machine:
         policy, policy_name = client.access_policy, getattr(client.access_policy, "name", "")
-    elif user_known and user is not None:
+    elif user_known and user is not None and parsed.resources:
+        # The member's policy narrows resource scopes only: without any, it is not read.
         membership = _membership(user, client)
         if membership is not None:
             policy, parameters = membership.access_policy, policy_parameters(membership)

@@ -4,8 +4,9 @@ A user may get or keep tokens of a client when they are active, have an active
 membership in the client's project, have a verified email (when they have one at
 all), and have a second factor enrolled when the project requires one (mfa_required). `_allowed(user=…, project=…)` is that rule as one `Q` over whatever queryset reaches
 the user through the field path `user` (`""` on User itself, `"user__"` on tokens). The
-Python predicate filters the user's row with it; introspection embeds the same `Q` in its
-one compiled statement. A change here changes both; tests/oauth/test_rules.py holds them
+Python predicate (`user_client_standing`, `user_may_use_client`) selects it as a column of the
+user's row, with whether their email is verified (the ID token's claim, asked in the same
+statement at the token endpoint); introspection embeds the same `Q` in its one compiled statement. A change here changes both; tests/oauth/test_rules.py holds them
 to the same answers.
 
 The shape is chosen for the planner: the user's own columns are read through the join the
@@ -16,6 +17,7 @@ token query needs anyway, and each of the two lookups is an EXISTS on an indexed
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -48,19 +50,35 @@ def _allowed(*, user: str, project) -> Q:
     )
 
 
-# Stand-ins for the two values of `user_may_use_client`'s statement, replaced at each call.
+# Stand-ins for the two values of the standing statement, replaced at each call.
 _USER_MARKER, _PROJECT_MARKER = uuid.UUID(int=0x5E5E), uuid.UUID(int=0x9A9A)
 _compiled: dict[str, tuple[str, list, list[int], list[int]]] = {}
 
 
-def _may_use_statement(connection) -> tuple[str, list, list[int], list[int]]:
-    """`user_may_use_client`'s SQL, compiled from the rule once per process and database vendor
+@dataclass(frozen=True)
+class Standing:
+    """A user's standing with a client's project: may they use it, and is their email verified
+    (the `email_verified` claim of the tokens issued now)."""
+
+    allowed: bool
+    email_verified: bool
+
+
+def _standing_statement(connection) -> tuple[str, list, list[int], list[int]]:
+    """`user_client_standing`'s SQL, compiled from the rule once per process and database vendor
     (compiling its four subqueries costs several times more than running them), with the positions
     of the user's and the project's parameters."""
     compiled = _compiled.get(connection.vendor)
     if compiled is None:
-        queryset = User.objects.filter(pk=_USER_MARKER).filter(_allowed(user="", project=_PROJECT_MARKER))
-        sql, params = queryset.values("pk")[:1].query.get_compiler(connection=connection).as_sql()
+        queryset = User.objects.filter(pk=_USER_MARKER).annotate(
+            allowed=ExpressionWrapper(
+                _allowed(user="", project=_PROJECT_MARKER), output_field=BooleanField()
+            ),
+            verified=Exists(_verified_addresses(user_id=OuterRef("pk"), email=OuterRef("email"))),
+        )
+        sql, params = (
+            queryset.values("allowed", "verified")[:1].query.get_compiler(connection=connection).as_sql()
+        )
         params = list(params)
 
         def positions(marker) -> list[int]:
@@ -73,18 +91,19 @@ def _may_use_statement(connection) -> tuple[str, list, list[int], list[int]]:
     return compiled
 
 
-def user_may_use_client(user, client) -> bool:
-    """May `user` get tokens of `client` (or keep using the ones they have)? No user: no.
+def user_client_standing(*, user, client) -> Standing:
+    """The rule for `user` and `client`, and whether the user's email is verified, in one query.
 
-    One query. The database is asked, not the `user` object in memory, so a
-    deactivation committed elsewhere counts at once.
+    The database is asked, not the `user` object in memory, so a deactivation committed
+    elsewhere counts at once. The token endpoint asks this once per grant: the rule decides
+    whether tokens are issued, the other answer is the ID token's `email_verified`.
     """
     if user is None or getattr(user, "pk", None) is None:
-        return False
+        return Standing(allowed=False, email_verified=False)
     from django.db import connections, router
 
     connection = connections[router.db_for_read(User)]
-    sql, params, user_at, project_at = _may_use_statement(connection)
+    sql, params, user_at, project_at = _standing_statement(connection)
     params = list(params)
     for at in user_at:
         params[at] = _in_kind(params[at], user.pk)
@@ -92,7 +111,19 @@ def user_may_use_client(user, client) -> bool:
         params[at] = _in_kind(params[at], client.project_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+    if row is None:
+        return Standing(allowed=False, email_verified=False)
+    # `user_email_verified`'s answer: an address, and a verified allauth address equal to it.
+    return Standing(allowed=bool(row[0]), email_verified=bool(user.email) and bool(row[1]))
+
+
+def user_may_use_client(user, client) -> bool:
+    """May `user` get tokens of `client` (or keep using the ones they have)? No user: no.
+
+    One query (`user_client_standing`'s).
+    """
+    return user_client_standing(user=user, client=client).allowed
 
 
 def _in_kind(marker_value, value):

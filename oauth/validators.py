@@ -14,12 +14,18 @@ an upgrade changes them.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 
-from django.db.models import Min
+from django.db import connections, router, transaction
+from django.db.models import F, Min, OuterRef, Subquery
+from django.utils import timezone
+from oauth2_provider.exceptions import FatalClientError
+from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauthlib.oauth2.rfc6749 import errors
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors, utils
 
 from identity.clock import clock
 from oauth.app_settings import app_settings
@@ -28,7 +34,7 @@ from oauth.client_auth import CLIENT_AUTH_PARAMETERS, client_authenticate, prese
 from oauth.constants import GrantType
 from oauth.granting import scopes_grant
 from oauth.models import AccessToken, Client, Grant, IDToken, RefreshToken
-from oauth.rules import email_verified, token_user_may_use_client, user_may_use_client
+from oauth.rules import email_verified, token_user_may_use_client, user_client_standing
 from oauth.services import tokens_revoke
 from oauth.tokens import token_checksum
 
@@ -56,18 +62,66 @@ def _set_launch_context(request, context: dict) -> None:
         request.extra_credentials = {**(request.extra_credentials or {}), **context, **style}
 
 
-def refresh_token_expired(rt: RefreshToken, client: Client, *, check_idle: bool = True) -> bool:
-    """Idle expiry (unused too long) and absolute expiry (family older than its lifetime)."""
+class _LostRace(errors.InvalidGrantError):
+    """invalid_grant raised while the tokens are saved: a concurrent request used the code or
+    refresh token up first. Past oauthlib's validation, whose errors get its JSON headers, so
+    this one carries them itself (DOT answers with the error's own headers)."""
+
+    @property
+    def headers(self):
+        return {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def refresh_token_expired(
+    rt: RefreshToken, client: Client, *, check_idle: bool = True, family_started: datetime | None = None
+) -> bool:
+    """Idle expiry (unused too long) and absolute expiry (family older than its lifetime).
+
+    `family_started`: when the token's family began, if the caller read it with the token
+    (`_refresh_token_row`); else it is read here."""
     now = clock.now()
     idle = client.refresh_token_idle_lifetime or app_settings.REFRESH_TOKEN_IDLE_LIFETIME
     absolute = client.refresh_token_lifetime or app_settings.REFRESH_TOKEN_LIFETIME
     if check_idle and rt.created + timedelta(seconds=idle) <= now:
         return True
-    started = rt.created
-    if rt.token_family:
+    started = family_started or rt.created
+    if family_started is None and rt.token_family:
         family = RefreshToken.objects.filter(token_family=rt.token_family)
         started = family.aggregate(m=Min("created"))["m"] or rt.created
     return started + timedelta(seconds=absolute) <= now
+
+
+def _refresh_token_row(refresh_token: str) -> RefreshToken | None:
+    """The refresh token presented, with its access token, its user and when its family began,
+    in one query. DOT's choice of row: several rows may share a checksum (uniqueness is
+    (token_checksum, revoked)), so the unrevoked one, else the most recently revoked."""
+    family_start = (
+        RefreshToken.objects.filter(token_family=OuterRef("token_family"))
+        .order_by("created")
+        .values("created")
+    )
+    return (
+        RefreshToken.objects.select_related("access_token", "user")
+        .annotate(family_started=Subquery(family_start[:1]))
+        .filter(token_checksum=token_checksum(refresh_token))
+        .order_by(F("revoked").desc(nulls_first=True))
+        .first()
+    )
+
+
+def _user_standing(request, user, client) -> bool:
+    """oauth.rules' rule for the grant's user, asked once per token request; the ID token's
+    `email_verified` comes with the answer (remembered for this request and this user only)."""
+    standing = user_client_standing(user=user, client=client)
+    request._email_verified_of = (user.pk, standing.email_verified)
+    return standing.allowed
+
+
+def _email_verified_claim(request) -> bool:
+    remembered = request.__dict__.get("_email_verified_of")
+    if remembered is not None and remembered[0] == request.user.pk:
+        return remembered[1]
+    return email_verified(request.user)  # userinfo, and anything that did not ask the rule
 
 
 class Validator(OAuth2Validator):
@@ -167,23 +221,123 @@ class Validator(OAuth2Validator):
         return True
 
     # --- authorization codes -----------------------------------------------------
+    # oauthlib asks for the code's grant through six hooks at the token endpoint; DOT (3.4.1) reads
+    # the row again in each. These read it once per request (`_grant`) and answer as DOT's do
+    # (tests/oauth/test_library_seams.py fingerprints DOT's versions).
+    def _grant(self, code, request) -> Grant | None:
+        """The grant of `code` (any client: each hook checks its own), with its user, read once."""
+        read = request.__dict__.get("_grant_read")
+        if read is None or read[0] != code:
+            read = (code, Grant.objects.select_related("user").filter(code=code).first())
+            request._grant_read = read
+        return read[1]
+
+    def _client_grant(self, code, client, request) -> Grant | None:
+        grant = self._grant(code, request)
+        return (
+            grant if grant is not None and client is not None and grant.application_id == client.pk else None
+        )
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return utils.scope_to_list(grant.scope) if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return grant.nonce if grant is not None and grant.nonce else None
+
+    def get_code_challenge(self, code, request):
+        grant = self._client_grant(code, request.client, request)
+        if grant is None:
+            return super().get_code_challenge(code, request)  # DOT's answer (DoesNotExist)
+        return grant.code_challenge or None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._client_grant(code, request.client, request)
+        if grant is None:
+            return super().get_code_challenge_method(code, request)
+        return grant.code_challenge_method or None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
+        request = args[0] if args else kwargs.get("request")
+        grant = self._client_grant(code, client, request) if request is not None else None
+        if grant is None:
+            return super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs)
+        return grant.redirect_uri_allowed(redirect_uri)
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
-        if not valid:
+        grant = self._client_grant(code, client, request)
+        if grant is None or grant.is_expired():
             # A replayed code (RFC 6749 §4.1.2, RFC 9700 §4.2.4): revoke all it produced.
             tokens_revoke(client=client, authorization_code_checksum=token_checksum(code))
             return False
-        if not user_may_use_client(request.user, client):
+        # DOT's (3.4.1) on the grant read once.
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        if not _user_standing(request, grant.user, client):
             return False
         request.authorization_code_checksum = token_checksum(code)
-        sid, amr, idp, launch_context = Grant.objects.filter(code=code, application=client).values_list(
-            "sid", "amr", "idp", "launch_context"
-        ).first() or ("", [], "", {})
-        _set_launch_context(request, launch_context or {})
+        _set_launch_context(request, grant.launch_context or {})
         # Private names: oauthlib's Request answers unknown attributes from the request's own
         # parameters, so `request.idp` on a refresh would be whatever the client POSTed.
-        request._grant_sid, request._grant_amr, request._grant_idp = sid or "", list(amr or []), idp or ""
+        request._grant_sid, request._grant_amr, request._grant_idp = (
+            grant.sid or "",
+            list(grant.amr or []),
+            grant.idp or "",
+        )
+        request._grant_auth_time = grant.auth_time
         return True
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """The code was used up in the transaction that issued its tokens (`_save_user_tokens`)."""
+        if request.__dict__.get("_code_claimed") == code:
+            return
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+
+    # DOT-private (3.4.1), replaced whole: for the code grant DOT reads the grant again for its
+    # RFC 8707 `resource`; validate_code has it. The rest is DOT's, line for line.
+    def _check_and_set_request_resource(self, request):
+        grant = (
+            self._client_grant(request.code, request.client, request)
+            if request.grant_type == "authorization_code"
+            else None
+        )
+        if grant is None:
+            return super()._check_and_set_request_resource(request)
+        resource = getattr(request, "resource", None)
+        if isinstance(resource, str):
+            body_values = [
+                value for key, value in (getattr(request, "decoded_body", None) or []) if key == "resource"
+            ]
+            if len(body_values) > 1:
+                resource = body_values
+        if isinstance(resource, list):
+            request.resource = resource or []
+        elif resource and isinstance(resource, str) and resource.strip():
+            request.resource = [resource]
+        else:
+            request.resource = []
+        self._validate_resource_uris(request, request.resource)
+        grant_resource = grant.resource or []
+        if request.resource and grant_resource:
+            for res in request.resource:
+                if res not in grant_resource:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=(
+                            f"The requested resource '{res}' is not allowed. "
+                            "Token request cannot escalate resource permissions beyond the "
+                            "original authorization grant"
+                        ),
+                        request=request,
+                    )
+        elif grant_resource:
+            self._validate_resource_uris(request, grant_resource)
+            request.resource = grant_resource
 
     # --- tokens -------------------------------------------------------------------
     # DOT-private (3.4.1), replaced whole, calling DOT-private _load_id_token and _set_token_value:
@@ -193,9 +347,15 @@ class Validator(OAuth2Validator):
         """DOT's, plus the JWT's `jti` and the code it descends from, written in the same INSERT."""
         id_token = token.get("id_token", None)
         if id_token:
-            # finalize_id_token saved the row a moment ago: use it rather than verify and read back.
-            saved = request.__dict__.get("id_token")
-            id_token = saved if isinstance(saved, IDToken) else self._load_id_token(id_token)
+            # finalize_id_token made the row: saved here, in the transaction of the tokens, rather
+            # than on its own (one commit less) or verified and read back.
+            made = request.__dict__.get("id_token")
+            if isinstance(made, IDToken):
+                if made.pk is None:
+                    made.save()
+                id_token = made
+            else:
+                id_token = self._load_id_token(id_token)
         code_checksum = request.__dict__.get("authorization_code_checksum", "")
         access_token = AccessToken(
             user=request.user,
@@ -215,14 +375,37 @@ class Validator(OAuth2Validator):
         return access_token
 
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
-        """DOT's, then the grant records the session (`sid`) and when the user last authenticated."""
+        """DOT's (its _create_authorization_code, 3.4.1, mirrored line for line and fingerprinted in
+        tests/oauth/test_library_seams.py), plus the session (`sid`), when and how the user last
+        authenticated and the launch context, in the same INSERT (DOT's INSERT and our UPDATE
+        of it were two statements)."""
         from django.utils.dateparse import parse_datetime
+        from oauth2_provider.bcp import bcp_compliant
 
-        super().save_authorization_code(client_id, code, request, *args, **kwargs)
-        auth_time = parse_datetime(getattr(request, "auth_time", "") or "")
-        Grant.objects.filter(code=code["code"], application=request.client).update(
+        expires = timezone.now() + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
+        if request.code_challenge_method == "plain" and bcp_compliant(
+            "COMPLIANT_BCP_RFC9700_PKCE_METHOD",
+            'The PKCE "plain" code_challenge_method',
+        ):
+            raise errors.InvalidRequestError(
+                description='Unsupported "plain" code_challenge_method; use "S256".',
+                request=request,
+            )
+        Grant.objects.create(
+            application=request.client,
+            user=request.user,
+            code=code["code"],
+            expires=expires,
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+            nonce=request.nonce or "",
+            claims=json.dumps(request.claims or {}),
+            resource=getattr(request, "resource", []),  # RFC 8707
+            # Ours, copied onto the request from AuthorizeView's credentials.
             sid=getattr(request, "sid", "") or "",
-            auth_time=auth_time,
+            auth_time=parse_datetime(getattr(request, "auth_time", "") or ""),
             amr=list(getattr(request, "amr", None) or []),
             idp=getattr(request, "idp", "") or "",
             # Set by AuthorizeView's credentials only (never read from request parameters).
@@ -230,14 +413,78 @@ class Validator(OAuth2Validator):
         )
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        """DOT's (its transaction around the rotation; our _create_refresh_token records what the
-        new refresh token carries in its INSERT)."""
+        """The tokens of a grant, in one transaction.
+
+        Client credentials: DOT's body alone (see below). The code and refresh grants:
+        `_save_user_tokens` (DOT's rotation, without its re-reads). Anything else (rotation
+        switched off): DOT's."""
         if not token.get("refresh_token") and request.grant_type == GrantType.CLIENT_CREDENTIALS:
             # DOT-private (3.4.1), called: for client credentials DOT's body is one INSERT (no
             # refresh token, no earlier row to revoke), atomic on its own; DOT's transaction
             # around it would only add BEGIN and COMMIT round trips to the hot path.
             return self._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type in (GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN) and (
+            self.rotate_refresh_token(request)
+        ):
+            with transaction.atomic(using=router.db_for_write(AccessToken)):
+                return self._save_user_tokens(token, request)
         return super().save_bearer_token(token, request, *args, **kwargs)
+
+    def _save_user_tokens(self, token, request) -> None:
+        """DOT's _save_bearer_token (3.4.1) for the code and refresh grants with rotation, on the
+        rows validation read, each old row claimed by one conditional write.
+
+        DOT re-reads and locks the refresh token and its access token, then revoke() reads and
+        locks the refresh token again, reads the access token again and deletes it through the
+        ORM's collector (a SELECT and an UPDATE more). Here: the code is used up by deleting its
+        grant, the refresh token by marking it revoked where it is not yet; whoever gets 0 rows
+        lost a race to a concurrent request for the same code or token, and gets invalid_grant
+        (DOT would have issued a second set for the code, or answered with the other request's
+        tokens, which hashed storage cannot return). Locks are taken in DOT's order: refresh
+        token, then access token. The ID token finalize_id_token made is written here too.
+        """
+        if "scope" not in token:
+            raise FatalClientError("Failed to renew access token: missing scope")
+        self._check_and_set_request_resource(request)
+        expires = timezone.now() + timedelta(
+            seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        )
+        previous = None
+        if request.grant_type == GrantType.AUTHORIZATION_CODE:
+            self._use_up_code(request)
+        elif isinstance(request.__dict__.get("refresh_token_instance"), RefreshToken):
+            previous = request.refresh_token_instance
+            self._use_up_refresh_token(previous, request)
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
+        if token.get("refresh_token"):
+            self._create_refresh_token(request, token["refresh_token"], access_token, previous)
+
+    def _use_up_code(self, request) -> None:
+        grant = self._client_grant(request.code, request.client, request)
+        used = Grant.objects.filter(pk=grant.pk).delete()[0] if grant is not None else 0
+        if not used:
+            raise _LostRace(request=request)
+        request._code_claimed = request.code
+
+    def _use_up_refresh_token(self, rt: RefreshToken, request) -> None:
+        """Revoke the presented refresh token and delete its access token (DOT's
+        RefreshToken.revoke(), rotation's way of retiring the pair)."""
+        now = timezone.now()
+        revoked = RefreshToken.objects.filter(pk=rt.pk, revoked__isnull=True).update(
+            revoked=now, updated=now, access_token=None
+        )
+        if not revoked:
+            raise _LostRace(request=request)
+        if rt.access_token_id is not None:
+            # Nothing else points at an access token (the refresh token's pointer was cleared
+            # above), so a plain DELETE does what the ORM's collector would in three statements.
+            connection = connections[router.db_for_write(AccessToken)]
+            quote = connection.ops.quote_name
+            with connection.cursor() as cursor:
+                table, column = quote(AccessToken._meta.db_table), quote(AccessToken._meta.pk.column)
+                cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [rt.access_token_id])  # noqa: S608 (names from the model)
+        rt.revoked, rt.access_token = now, None
+        request.refresh_token_instance = None  # as DOT leaves it after revoke()
 
     # DOT-private (3.4.1), replaced whole (like _create_access_token): the new refresh token records
     # the code it descends from, the launch context and session of its grant and, for a concurrent
@@ -265,7 +512,7 @@ class Validator(OAuth2Validator):
         refresh_token.save()
         return refresh_token
 
-    def _concurrent_refresh(self, refresh_token, client, request) -> bool:
+    def _concurrent_refresh(self, rt: RefreshToken, refresh_token, client, request) -> bool:
         """Two refreshes of one token racing from the same client (RFC 9700 §4.14.2 leeway).
 
         DOT's own grace period returns the token pair issued to the first request, which it
@@ -274,20 +521,14 @@ class Validator(OAuth2Validator):
         replay (after the window) still revokes every branch of that family.
         """
         grace = app_settings.REFRESH_GRACE_SECONDS
-        if grace <= 0:
+        if grace <= 0 or rt.revoked is None or rt.application_id != client.pk:
             return False
-        rt = (
-            RefreshToken.objects.select_related("user")
-            .filter(token_checksum=token_checksum(refresh_token), revoked__isnull=False, application=client)
-            .order_by("-revoked")
-            .first()
-        )
-        if rt is None or rt.revoked + timedelta(seconds=grace) <= clock.now():
+        if rt.revoked + timedelta(seconds=grace) <= clock.now():
             return False
         superseding = AccessToken.objects.filter(source_refresh_token=rt).first()
-        if superseding is None or not user_may_use_client(rt.user, client):
+        if superseding is None or not _user_standing(request, rt.user, client):
             return False  # revoked on purpose (RFC 7009), not rotated: never honoured
-        if refresh_token_expired(rt, client, check_idle=False):
+        if refresh_token_expired(rt, client, check_idle=False, family_started=rt.family_started):
             return False
         request.user = rt.user
         request.refresh_token = refresh_token
@@ -315,17 +556,33 @@ class Validator(OAuth2Validator):
         return [scope for scope in decision.granted if scope in original]
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        if self._concurrent_refresh(refresh_token, client, request):
-            return True
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+        """DOT's checks (3.4.1; fingerprinted in tests/oauth/test_library_seams.py) on one read
+        of the token with its access token, user and family start, then ours: idle and absolute
+        expiry, the token-user rule. A revoked token that is not a concurrent refresh in the
+        window goes to DOT's own method, whose reuse protection revokes its family."""
+        rt = _refresh_token_row(refresh_token)
+        if rt is None:
             return False
-        rt = request.refresh_token_instance
-        if refresh_token_expired(rt, client, check_idle=rt.revoked is None):
+        if rt.revoked is not None:
+            if self._concurrent_refresh(rt, refresh_token, client, request):
+                return True
+            return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if rt.access_token is None:
+            return False  # DOT: an orphan, nothing left to refresh against
+        expire_delta = refresh_token_expire_timedelta()
+        if expire_delta and rt.access_token.expires + expire_delta <= timezone.now():
+            return False
+        request.user = rt.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = rt
+        if rt.application_id != client.pk:
+            return False
+        if refresh_token_expired(rt, client, family_started=rt.family_started):
             return False
         request.authorization_code_checksum = rt.authorization_code_checksum  # the new pair keeps it
         _set_launch_context(request, rt.launch_context or {})  # and so does the launch context
         request._grant_sid = rt.sid  # and the session it began in (ID token `sid`, logout)
-        return user_may_use_client(rt.user, client)
+        return _user_standing(request, rt.user, client)
 
     def validate_bearer_token(self, token, scopes, request):
         if not super().validate_bearer_token(token, scopes, request):
@@ -352,7 +609,15 @@ class Validator(OAuth2Validator):
             id_token["nonce"] = request.nonce
         key = signing_key_active(request.client.algorithm or "RS256")
         signed = jws_sign(key, header={"typ": "JWT"}, claims=id_token)
-        request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)  # one INSERT
+        # DOT's _save_id_token row, saved with the access token (_create_access_token), in the
+        # transaction of the grant's tokens.
+        request.id_token = IDToken(
+            user=request.user,
+            scope=request.scope or " ".join(request.scopes),
+            expires=expiration_time,
+            jti=id_token["jti"],
+            application=request.client,
+        )
         request.access_token = request.id_token
         return signed
 
@@ -367,7 +632,7 @@ class Validator(OAuth2Validator):
             "family_name": lambda r: r.user.last_name,
             "name": lambda r: r.user.get_full_name(),
             "email": lambda r: r.user.email or "",
-            "email_verified": lambda r: email_verified(r.user),
+            "email_verified": _email_verified_claim,
             "fhirUser": lambda r: membership_fhir_user(user=r.user, project=r.client.project),
         }
 
@@ -383,8 +648,9 @@ class Validator(OAuth2Validator):
         # token row (never request parameters).
         if request.__dict__.get("_grant_sid"):
             claims["sid"] = request._grant_sid
-        if isinstance(getattr(request, "auth_time", None), datetime):
-            claims["auth_time"] = int(request.auth_time.timestamp())
+        if isinstance(request.__dict__.get("_grant_auth_time"), datetime):
+            # When the user last authenticated, as the authorization request saw it (the grant).
+            claims["auth_time"] = int(request._grant_auth_time.timestamp())
         if request.__dict__.get("_grant_amr"):
             claims["amr"] = list(request._grant_amr)
             claims["acr"] = acr_of(claims["amr"])

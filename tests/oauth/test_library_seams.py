@@ -49,8 +49,9 @@ DOT_PRIVATE = [
     (OAuth2Validator, "_create_refresh_token", True),
     (OAuth2Validator, "_load_id_token", False),
     (OAuth2Validator, "_set_token_value", False),
-    (OAuth2Validator, "_save_id_token", False),
     (OAuth2Validator, "_save_bearer_token", False),
+    (OAuth2Validator, "_check_and_set_request_resource", True),
+    (OAuth2Validator, "_validate_resource_uris", False),
     (dot_views.UserInfoView, "_create_userinfo_response", True),
 ]
 EXPECTED_SHAPES = {
@@ -65,8 +66,9 @@ EXPECTED_SHAPES = {
     ],
     "_load_id_token": ["self", "token"],
     "_set_token_value": ["self", "token_instance", "raw_token"],
-    "_save_id_token": ["self", "jti", "request", "expires", "args", "kwargs"],
     "_save_bearer_token": ["self", "token", "request", "args", "kwargs"],
+    "_check_and_set_request_resource": ["self", "request"],
+    "_validate_resource_uris": ["self", "request", "resources"],
     "_create_userinfo_response": ["self", "request"],
 }
 
@@ -81,11 +83,26 @@ def test_dot_private_methods_keep_their_signature(base, name, overridden):
         assert _shape(getattr(ours, name)) == _shape(getattr(base, name))
 
 
-# sha256 of DOT 3.4.1's source of the methods oauth/validators.py replaces whole.
+# sha256 of DOT 3.4.1's source of the methods oauth/validators.py replaces whole, or whose
+# behaviour it reproduces on rows read once per request (the code's grant, the refresh token with
+# its access token and user): the token endpoint's read-once and use-up-once paths.
 FINGERPRINTS = {
     "_create_access_token": "b9b36b168ac8ba464970453fa934c706990a808ddf01b1bf9df2acc96de09358",
     "_load_application": "d6038203ad28e2212aa4252ca619477d065edb44911c7f663653587caf4d4ab2",
     "_create_refresh_token": "eca3713cacfd672bf15e38521c2c80511e790689cbf08458dd09db32ce7001e0",
+    "_check_and_set_request_resource": "83be546872406c2c6f150743dd9412b7280bd5986efe138b314af409e58e1c36",
+    "_create_authorization_code": "6aa66b1d03974f3e4c4af72beb3c9b02dec3b16c78dd73f3a831633878577338",
+    "_save_id_token": "fc3dac719d350eeea63b743e929d0890e1d8826df03668dc36d8892a59754b97",
+    "_save_bearer_token": "bbf80b89d0b5645914c9cfc3081c210bafa76d726f5130be98c191c9c3934b7c",
+    "save_bearer_token": "8c29620f26f8e1cd0f1bf4501979e530ead4ace7bf22ca56c4275289f7f7712c",
+    "validate_code": "7c0d04cfdf75a27ffb705ec5a58b1ae1add8f3c252b74b3e499db26c8c9c308d",
+    "validate_refresh_token": "50e7ceb3ce23bfecfd26257cb834b5602343a32f65cef7e1c614af4992d31cbc",
+    "confirm_redirect_uri": "96af690d4001320671936c185092c932b02dc1e5ddd763334c732972da5d9dc2",
+    "get_code_challenge": "1dfc26e1ae3c92270664bf03cdb981218c8f70712495af1127241b78a79bca06",
+    "get_code_challenge_method": "a7b09d76e43c2e32d2c3c59fd4dba48528dc3036284cf8b1a251fee2f793d1a9",
+    "get_authorization_code_nonce": "d3b7e7749e0175e642030b439b6899032bf2f7bf329c7a5d28356d9354f82134",
+    "get_authorization_code_scopes": "53c4f795f10b3afdd073ecb5ea043822022af1c192b8539b59c4ffbc215cdb07",
+    "invalidate_authorization_code": "71143192a5cd413d660883ec72ad80dbde477128f2b84db322eb597688b3fab5",
 }
 
 
@@ -96,6 +113,17 @@ def test_methods_we_replace_whole_are_unchanged_in_dot(name):
         f"DOT's OAuth2Validator.{name} changed ({VERSIONS}): re-read it, carry the change into "
         "oauth/validators.py, then update FINGERPRINTS"
     )
+
+
+def test_dot_refresh_token_revoke_we_reproduce_is_unchanged():
+    """oauth/validators.py `_use_up_refresh_token` retires a rotated pair as DOT's
+    RefreshToken.revoke() does (revoked, access token pointer cleared, access token deleted)."""
+    from oauth2_provider.models import AbstractRefreshToken
+
+    source = inspect.getsource(AbstractRefreshToken.revoke)
+    assert hashlib.sha256(source.encode()).hexdigest() == (
+        "bb264f58c4f57543fb730ced75781e67289794c585158c67c55a6c4665505741"
+    ), f"DOT's RefreshToken.revoke changed ({VERSIONS}): re-read it"
 
 
 def test_dot_token_view_response_we_replace_is_unchanged():
@@ -113,6 +141,14 @@ def test_dot_token_view_response_we_replace_is_unchanged():
         ("authenticate_client", ["self", "request", "args", "kwargs"]),
         ("save_authorization_code", ["self", "client_id", "code", "request", "args", "kwargs"]),
         ("save_bearer_token", ["self", "token", "request", "args", "kwargs"]),
+        ("validate_code", ["self", "client_id", "code", "client", "request", "args", "kwargs"]),
+        ("validate_refresh_token", ["self", "refresh_token", "client", "request", "args", "kwargs"]),
+        ("confirm_redirect_uri", ["self", "client_id", "code", "redirect_uri", "client", "args", "kwargs"]),
+        ("get_code_challenge", ["self", "code", "request"]),
+        ("get_code_challenge_method", ["self", "code", "request"]),
+        ("get_authorization_code_nonce", ["self", "client_id", "code", "redirect_uri", "request"]),
+        ("get_authorization_code_scopes", ["self", "client_id", "code", "redirect_uri", "request"]),
+        ("invalidate_authorization_code", ["self", "client_id", "code", "request", "args", "kwargs"]),
     ],
 )
 def test_public_hooks_we_use_instead_of_private_ones(name, parameters):

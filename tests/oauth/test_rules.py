@@ -115,6 +115,18 @@ def test_the_token_annotation_is_the_same_expression(project, client):
     assert {pk: bool(ok) for pk, ok in answered.items()} == expected
 
 
+@pytest.mark.parametrize("case", sorted(set(CASES) - {"client_credentials"}))
+def test_the_standing_answers_the_rule_and_the_email_verified_claim(project, client, case):
+    """The token endpoint asks `user_client_standing` once: the rule, and `email_verified` as
+    accounts.selectors answers it (the ID token's claim)."""
+    from accounts.selectors import user_email_verified
+
+    user = _user(project, case)
+    standing = rules.user_client_standing(user=user, client=client)
+    assert standing.allowed is CASES[case]
+    assert standing.email_verified is user_email_verified(user=user)
+
+
 def test_no_user_may_not_authorize(client):
     assert rules.user_may_use_client(None, client) is False
 
