@@ -123,7 +123,7 @@ def _fan_out(events) -> None:
         if event.project_id and event.action in EVENT_TYPE_OF_AUDIT_ACTION
     ]
     subscriptions_of: dict = {}
-    deliveries = []
+    deliveries: list[EventDelivery] = []
     for event, event_type in typed:
         if event.project_id not in subscriptions_of:
             subscriptions_of[event.project_id] = list(
