@@ -91,22 +91,73 @@ def refresh_token_expired(
     return started + timedelta(seconds=absolute) <= now
 
 
+_CHECKSUM_MARKER = "__refresh_token_checksum__"
+_refresh_read: dict[str, tuple] = {}
+
+
+def _refresh_read_statement(connection) -> tuple:
+    """`_refresh_token_row`'s SQL, compiled by the ORM once per process and database vendor (compiling
+    the three tables' columns and the family subquery cost more CPU than the rest of a refresh's
+    reads), with where the checksum goes, the models of the columns and their converters."""
+    compiled = _refresh_read.get(connection.vendor)
+    if compiled is None:
+        from django.contrib.auth import get_user_model
+
+        parts = ((RefreshToken, ""), (AccessToken, "access_token__"), (get_user_model(), "user__"))
+        layout = [(model, list(model._meta.concrete_fields)) for model, _ in parts]
+        names = [prefix + field.attname for model, prefix in parts for field in model._meta.concrete_fields]
+        family_start = RefreshToken.objects.filter(token_family=OuterRef("token_family")).order_by("created")
+        queryset = (
+            RefreshToken.objects.annotate(family_started=Subquery(family_start.values("created")[:1]))
+            .filter(token_checksum=_CHECKSUM_MARKER)
+            .order_by(F("revoked").desc(nulls_first=True))
+            .values_list(*names, "family_started")[:1]
+        )
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+        params = list(params)
+        columns = [field for _, fields in layout for field in fields] + [
+            RefreshToken._meta.get_field("created")
+        ]
+        converters = []
+        for field in columns:  # what the ORM applies to each column (JSON text, SQLite's types)
+            col = field.get_col(field.model._meta.db_table)
+            converters.append(field.get_db_converters(connection) + connection.ops.get_db_converters(col))
+        compiled = (sql, params, params.index(_CHECKSUM_MARKER), layout, converters, columns)
+        _refresh_read[connection.vendor] = compiled
+    return compiled
+
+
 def _refresh_token_row(refresh_token: str) -> RefreshToken | None:
-    """The refresh token presented, with its access token, its user and when its family began,
-    in one query. DOT's choice of row: several rows may share a checksum (uniqueness is
-    (token_checksum, revoked)), so the unrevoked one, else the most recently revoked."""
-    family_start = (
-        RefreshToken.objects.filter(token_family=OuterRef("token_family"))
-        .order_by("created")
-        .values("created")
-    )
-    return (
-        RefreshToken.objects.select_related("access_token", "user")
-        .annotate(family_started=Subquery(family_start[:1]))
-        .filter(token_checksum=token_checksum(refresh_token))
-        .order_by(F("revoked").desc(nulls_first=True))
-        .first()
-    )
+    """The refresh token presented, with its access token, its user and when its family began
+    (`family_started`), in one query. DOT's choice of row: several rows may share a checksum
+    (uniqueness is (token_checksum, revoked)), so the unrevoked one, else the most recently revoked."""
+    connection = connections[router.db_for_read(RefreshToken)]
+    sql, params, at, layout, converters, columns = _refresh_read_statement(connection)
+    params = list(params)
+    params[at] = token_checksum(refresh_token)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, field, field_converters in zip(row, columns, converters, strict=True):
+        col = field.get_col(field.model._meta.db_table)
+        for convert in field_converters:
+            value = convert(value, col, connection)
+        values.append(value)
+    instances, offset = [], 0
+    for model, fields in layout:
+        chunk = values[offset : offset + len(fields)]
+        offset += len(fields)
+        present = chunk[fields.index(model._meta.pk)] is not None  # an outer join's empty side
+        instances.append(
+            model.from_db(connection.alias, [f.attname for f in fields], chunk) if present else None
+        )
+    rt, access_token, user = instances
+    rt.access_token, rt.user = access_token, user  # the related rows, cached on the token
+    rt.family_started = values[-1]
+    return rt
 
 
 def _user_standing(request, user, client) -> bool:
