@@ -61,7 +61,7 @@ class Client(AbstractApplication):
     # the resource servers that verify them against our JWKS: RS256 by default (every JOSE library
     # verifies it), ES256 for those that accept it: a P-256 signature costs about a tenth of an RSA
     # 2048 one, the largest single cost of a client-credentials grant (docs/OAUTH.md, performance).
-    access_token_algorithm = models.CharField(
+    access_token_algorithm: models.CharField[str, str] = models.CharField(
         max_length=8, choices=SigningAlgorithm.choices, default=SigningAlgorithm.RS256
     )
 
