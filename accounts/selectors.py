@@ -228,6 +228,7 @@ def membership_list(
         .order_by(*MEMBERSHIP_SORTS.get(sort, ("-created_at",)), "id")
     )
     if counts_apart:
+        assert isinstance(qs, _MemberSearch)  # members(for_count=False) made it one
         qs.counted = members(for_count=True)
     return qs
 
