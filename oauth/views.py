@@ -489,8 +489,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         prompt = set(request.GET.get("prompt", "").split())
         if len(patients) > 1:
             prompt.add("consent")  # the person picks the patient on the consent page
-        if "consent" not in prompt and selectors.consent_covers(
-            user=request.user, client=client, scopes=scopes
+        if "consent" not in prompt and (
+            # What DOT's get() does for such a client after validating the request a second time
+            # (and reading the client again); it also takes RFC 8707 `resource`, so that stays its.
+            (client.skip_authorization and "resource" not in request.GET)
+            or selectors.consent_covers(user=request.user, client=client, scopes=scopes)
         ):
             return self._approve(scopes, credentials, client)
         if "none" in prompt and not client.skip_authorization:
@@ -498,9 +501,12 @@ class AuthorizeView(dot_views.AuthorizationView):
         return super().get(request, *args, **kwargs)
 
     def _approve(self, scopes, credentials, client):
-        uri, headers, body, status = self.create_authorization_response(
-            request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
-        )
+        try:
+            uri, headers, body, status = self.create_authorization_response(
+                request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:  # as DOT's get() answers it
+            return self.error_response(error, client)
         return self.redirect(uri, client)
 
     def _deny(self, credentials, client, error: errors.OAuthError):

@@ -188,3 +188,26 @@ def test_the_authorization_request_stays_within_its_budget(
     assert response.status_code == 302 and "code=" in response["Location"]
     grant = Grant.objects.get(code=parse_qs(urlparse(response["Location"]).query)["code"][0])
     assert grant.sid and grant.auth_time is not None  # recorded in the one INSERT
+
+
+SKIP_CONSENT_AUTHORIZE_BUDGET = 12  # as above, without the consent lookup
+
+
+def test_a_skip_consent_client_is_approved_without_a_second_validation(
+    browser, make_client, django_assert_max_num_queries
+):
+    client = make_client(name="Portal app", skip_consent=True)
+    _code(browser, client)  # warm: the session record, the client
+    params = authorize_params(client)
+    params.pop("_verifier")
+    with django_assert_max_num_queries(SKIP_CONSENT_AUTHORIZE_BUDGET):
+        response = browser.get("/o/authorize/?" + urlencode(params))
+    assert response.status_code == 302 and "code=" in response["Location"]
+    query = parse_qs(urlparse(response["Location"]).query)
+    assert query["state"] == [params["state"]]
+    grant = Grant.objects.get(code=query["code"][0])
+    assert grant.nonce == params["nonce"] and grant.code_challenge == params["code_challenge"]
+    # RFC 8707 `resource` stays DOT's to take (it validates and records it on the grant).
+    with_resource = browser.get("/o/authorize/?" + urlencode({**params, "resource": "https://api.example/"}))
+    code = parse_qs(urlparse(with_resource["Location"]).query)["code"][0]
+    assert Grant.objects.get(code=code).resource == ["https://api.example/"]
