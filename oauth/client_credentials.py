@@ -30,6 +30,7 @@ from oauth2_provider.models import set_token_value
 from oauth2_provider.signals import app_authorized
 
 from accounts.services import lockout
+from identity.db import prepared_cursor
 from oauth.client_auth import _client_authenticate, basic_credentials
 from oauth.client_cache import client_cached
 from oauth.constants import GrantType
@@ -114,7 +115,7 @@ def _insert(token: AccessToken) -> None:
         _compiled[connection.vendor] = compiled
     sql, fields = compiled
     params = [f.get_db_prep_save(f.pre_save(token, True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
 
 

@@ -13,6 +13,7 @@ import uuid
 from django.http import HttpRequest
 
 from identity.clock import clock
+from identity.db import prepared_cursor
 from oauth import client_auth
 from oauth.app_settings import app_settings
 from oauth.client_cache import client_cached
@@ -77,7 +78,7 @@ def _access_row(checksum: str) -> dict | None:
     sql, params, index = compiled
     params = list(params)
     params[index] = checksum
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
