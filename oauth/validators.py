@@ -91,73 +91,109 @@ def refresh_token_expired(
     return started + timedelta(seconds=absolute) <= now
 
 
-_CHECKSUM_MARKER = "__refresh_token_checksum__"
-_refresh_read: dict[str, tuple] = {}
+_MARKER = "__compiled_read_value__"
+_compiled_reads: dict[tuple[str, str], tuple] = {}
 
 
-def _refresh_read_statement(connection) -> tuple:
-    """`_refresh_token_row`'s SQL, compiled by the ORM once per process and database vendor (compiling
-    the three tables' columns and the family subquery cost more CPU than the rest of a refresh's
-    reads), with where the checksum goes, the models of the columns and their converters."""
-    compiled = _refresh_read.get(connection.vendor)
+def _compiled_read(name: str, connection, build) -> tuple:
+    """A row read of the token endpoint, its SQL compiled by the ORM once per process and database
+    vendor: compiling a SELECT of several tables' columns costs more CPU than running it (40 % of
+    a refresh's CPU for the refresh token's). `build()` returns the models joined (model, field
+    prefix) and a queryset of their columns, then any annotations (`values_list`), filtered on
+    `_MARKER`. Kept: the SQL, where the value goes, and each column's converters (the ORM's:
+    JSON text, SQLite's types)."""
+    compiled = _compiled_reads.get((name, connection.vendor))
     if compiled is None:
-        from django.contrib.auth import get_user_model
-
-        parts = ((RefreshToken, ""), (AccessToken, "access_token__"), (get_user_model(), "user__"))
-        layout = [(model, list(model._meta.concrete_fields)) for model, _ in parts]
-        names = [prefix + field.attname for model, prefix in parts for field in model._meta.concrete_fields]
-        family_start = RefreshToken.objects.filter(token_family=OuterRef("token_family")).order_by("created")
-        queryset = (
-            RefreshToken.objects.annotate(family_started=Subquery(family_start.values("created")[:1]))
-            .filter(token_checksum=_CHECKSUM_MARKER)
-            .order_by(F("revoked").desc(nulls_first=True))
-            .values_list(*names, "family_started")[:1]
-        )
+        parts, annotations, queryset = build()
         sql, params = queryset.query.get_compiler(connection=connection).as_sql()
         params = list(params)
-        columns = [field for _, fields in layout for field in fields] + [
-            RefreshToken._meta.get_field("created")
-        ]
+        layout = [(model, list(model._meta.concrete_fields)) for model, _ in parts]
+        columns = [field for _, fields in layout for field in fields] + list(annotations)
         converters = []
-        for field in columns:  # what the ORM applies to each column (JSON text, SQLite's types)
+        for field in columns:
             col = field.get_col(field.model._meta.db_table)
-            converters.append(field.get_db_converters(connection) + connection.ops.get_db_converters(col))
-        compiled = (sql, params, params.index(_CHECKSUM_MARKER), layout, converters, columns)
-        _refresh_read[connection.vendor] = compiled
+            converters.append(
+                (col, field.get_db_converters(connection) + connection.ops.get_db_converters(col))
+            )
+        compiled = (sql, params, params.index(_MARKER), layout, converters)
+        _compiled_reads[(name, connection.vendor)] = compiled
     return compiled
 
 
-def _refresh_token_row(refresh_token: str) -> RefreshToken | None:
-    """The refresh token presented, with its access token, its user and when its family began
-    (`family_started`), in one query. DOT's choice of row: several rows may share a checksum
-    (uniqueness is (token_checksum, revoked)), so the unrevoked one, else the most recently revoked."""
-    connection = connections[router.db_for_read(RefreshToken)]
-    sql, params, at, layout, converters, columns = _refresh_read_statement(connection)
+def _read_row(name: str, value, build, model) -> tuple[list, list] | None:
+    """The instances of the joined models (None for an outer join's empty side), built by
+    Model.from_db, and the annotations' values; None without a row."""
+    connection = connections[router.db_for_read(model)]
+    sql, params, at, layout, converters = _compiled_read(name, connection, build)
     params = list(params)
-    params[at] = token_checksum(refresh_token)
+    params[at] = value
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     values = []
-    for value, field, field_converters in zip(row, columns, converters, strict=True):
-        col = field.get_col(field.model._meta.db_table)
-        for convert in field_converters:
+    for value, (col, column_converters) in zip(row, converters, strict=True):
+        for convert in column_converters:
             value = convert(value, col, connection)
         values.append(value)
     instances, offset = [], 0
-    for model, fields in layout:
+    for joined, fields in layout:
         chunk = values[offset : offset + len(fields)]
         offset += len(fields)
-        present = chunk[fields.index(model._meta.pk)] is not None  # an outer join's empty side
+        present = chunk[fields.index(joined._meta.pk)] is not None
         instances.append(
-            model.from_db(connection.alias, [f.attname for f in fields], chunk) if present else None
+            joined.from_db(connection.alias, [f.attname for f in fields], chunk) if present else None
         )
-    rt, access_token, user = instances
+    return instances, values[offset:]
+
+
+def _names(parts) -> list[str]:
+    return [prefix + field.attname for model, prefix in parts for field in model._meta.concrete_fields]
+
+
+def _refresh_read():
+    from django.contrib.auth import get_user_model
+
+    parts = ((RefreshToken, ""), (AccessToken, "access_token__"), (get_user_model(), "user__"))
+    family_start = RefreshToken.objects.filter(token_family=OuterRef("token_family")).order_by("created")
+    queryset = (
+        RefreshToken.objects.annotate(family_started=Subquery(family_start.values("created")[:1]))
+        .filter(token_checksum=_MARKER)
+        .order_by(F("revoked").desc(nulls_first=True))
+        .values_list(*_names(parts), "family_started")[:1]
+    )
+    return parts, [RefreshToken._meta.get_field("created")], queryset
+
+
+def _refresh_token_row(refresh_token: str) -> RefreshToken | None:
+    """The refresh token presented, with its access token, its user and when its family began
+    (`family_started`), in one query. DOT's choice of row: several rows may share a checksum
+    (uniqueness is (token_checksum, revoked)), so the unrevoked one, else the most recently revoked."""
+    read = _read_row("refresh_token", token_checksum(refresh_token), _refresh_read, RefreshToken)
+    if read is None:
+        return None
+    (rt, access_token, user), (family_started,) = read
     rt.access_token, rt.user = access_token, user  # the related rows, cached on the token
-    rt.family_started = values[-1]
+    rt.family_started = family_started
     return rt
+
+
+def _grant_read():
+    from django.contrib.auth import get_user_model
+
+    parts = ((Grant, ""), (get_user_model(), "user__"))
+    return parts, [], Grant.objects.filter(code=_MARKER).values_list(*_names(parts))[:1]
+
+
+def _grant_row(code: str) -> Grant | None:
+    """The grant of an authorization code, with its user, in one query (codes are unique)."""
+    read = _read_row("grant", code, _grant_read, Grant)
+    if read is None:
+        return None
+    (grant, user), _ = read
+    grant.user = user
+    return grant
 
 
 def _user_standing(request, user, client) -> bool:
@@ -279,7 +315,7 @@ class Validator(OAuth2Validator):
         """The grant of `code` (any client: each hook checks its own), with its user, read once."""
         read = request.__dict__.get("_grant_read")
         if read is None or read[0] != code:
-            read = (code, Grant.objects.select_related("user").filter(code=code).first())
+            read = (code, _grant_row(code))
             request._grant_read = read
         return read[1]
 
