@@ -25,6 +25,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 
 from accounts.models import Membership, Project, User
 from accounts.selectors import FACTOR_TYPES, user_email_verified
+from identity.db import prepared_cursor
 
 
 def _verified_addresses(*, user_id, email) -> QuerySet[EmailAddress]:
@@ -109,7 +110,7 @@ def user_client_standing(*, user, client) -> Standing:
         params[at] = _in_kind(params[at], user.pk)
     for at in project_at:
         params[at] = _in_kind(params[at], client.project_id)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # planned once per connection (identity/db.py)
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

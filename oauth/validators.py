@@ -28,6 +28,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors, utils
 
 from identity.clock import clock
+from identity.db import prepared_cursor
 from oauth.app_settings import app_settings
 from oauth.authn_context import acr_of
 from oauth.client_auth import CLIENT_AUTH_PARAMETERS, client_authenticate, presents_assertion
@@ -127,7 +128,7 @@ def _read_row(name: str, value, build, model) -> tuple[list, list] | None:
     sql, params, at, layout, converters = _compiled_read(name, connection, build)
     params = list(params)
     params[at] = value
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # planned once per connection (identity/db.py)
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -286,7 +286,7 @@ def main() -> int:
         assert (status.startswith("200") or status.startswith("302")) and expect in body, (status, body)
         print(f"{name}: {len(queries.captured_queries)} SQL statements per request")
         for query in queries.captured_queries:
-            print("   ", query["sql"][:160])
+            print("   ", (query["sql"] or "(a prepared statement: identity/db.py)")[:160])
     # CPU time of this process by default: what the server spends, without the waits for
     # PostgreSQL and Redis (which are counted above as statements) and without other load.
     profiler = cProfile.Profile(time.perf_counter if args.wall else time.process_time)
