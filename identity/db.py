@@ -26,7 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def _prepared_cursor_class():
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
     class PreparedCursor(ServerBindingCursor):
         """Every statement prepared once per connection (psycopg keeps them, up to prepared_max)."""
@@ -45,7 +45,7 @@ _cursor_class: type | None = None
 def _prepares(connection: BaseDatabaseWrapper) -> bool:
     if connection.vendor != "postgresql" or not getattr(settings, "DB_PREPARED_STATEMENTS", True):
         return False
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # type: ignore[import-untyped]
 
     return is_psycopg3
 
