@@ -179,7 +179,9 @@ end
 function response(status, headers, rbody)
   if mode == "flow" then
     if status == 302 then
-      local code = string.match(headers["Location"] or "", "[?&]code=([^&]+)")
+      -- header names as the server wrote them (granian: lower case; HTTP: any case)
+      local location = headers["Location"] or headers["location"] or ""
+      local code = string.match(location, "[?&]code=([^&]+)")
       if code then table.insert(codes, code) else bad = bad + 1 end
     elseif status == 200 and string.find(rbody, "id_token", 1, true) then
       flows = flows + 1
