@@ -78,6 +78,7 @@ def test_a_client_credentials_grant_is_one_statement_and_its_token_works(m2m):
     auth = basic(client, secret)
     introspect = http.post("/o/introspect/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
     assert introspect.json()["active"] is True and introspect.json()["jti"] == claims["jti"]
+    assert introspect["Cache-Control"] == "no-store" and introspect["Pragma"] == "no-cache"
     revoke = http.post("/o/revoke/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
     assert revoke.status_code == 200
     introspect = http.post("/o/introspect/", {"token": body["access_token"]}, HTTP_AUTHORIZATION=auth)
