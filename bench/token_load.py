@@ -419,32 +419,24 @@ def run_ours(args, creds: dict, env: dict, logs: Path) -> dict:
         )
         token = json.loads(urllib.request.urlopen(request, timeout=30).read())["access_token"]  # local URL
         common = {"duration": args.duration, "connections": args.connections}
-        print("  client credentials", flush=True)
-        # Warm-up, not counted (each worker loads its keys and client cache, opens its connections).
-        wrk(
-            url + "/o/token/",
-            mode="post",
-            body=cc_body,
-            auth=basic(cc),
-            duration=2,
-            connections=args.connections,
-        )
-        results["client_credentials"] = wrk(
-            url + "/o/token/", mode="post", body=cc_body, auth=basic(cc), expect="access_token", **common
-        )
-        print("  client credentials, ES256 client", flush=True)
-        es = creds["cc_es256"]
-        wrk(
-            url + "/o/token/",
-            mode="post",
-            body=cc_body,
-            auth=basic(es),
-            duration=2,
-            connections=args.connections,
-        )
-        results["client_credentials_es256"] = wrk(
-            url + "/o/token/", mode="post", body=cc_body, auth=basic(es), expect="access_token", **common
-        )
+        for result, key, label in (
+            ("client_credentials", "cc", "client credentials"),
+            ("client_credentials_es256", "cc_es256", "client credentials, ES256 client"),
+        ):
+            print(f"  {label}", flush=True)
+            auth = basic(creds[key])
+            # Warm-up, not counted (each worker loads its keys and client cache, opens its connections).
+            wrk(
+                url + "/o/token/",
+                mode="post",
+                body=cc_body,
+                auth=auth,
+                duration=2,
+                connections=args.connections,
+            )
+            results[result] = wrk(
+                url + "/o/token/", mode="post", body=cc_body, auth=auth, expect="access_token", **common
+            )
         if args.only_grants:
             return results
         print("  introspection", flush=True)
