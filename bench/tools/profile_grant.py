@@ -3,7 +3,7 @@
     .venv/bin/python bench/tools/profile_grant.py [--requests 300]
         [--endpoint token|introspect|refresh|code-flow] [--sort cumulative] [--no-profile]
 
-Calls the WSGI application gunicorn serves (identity.wsgi, production settings) directly and reports
+Calls the WSGI application the web server serves (identity.wsgi, production settings) directly and reports
 SQL statements per request (Django's CaptureQueriesContext), time per request and a cProfile summary
 of the top functions. CPU time (the default) is what this process spent, without the waits for
 PostgreSQL and Redis; it still moves with the machine's load, so compare runs made back to back.
@@ -126,7 +126,7 @@ def main() -> int:
         data=ClientInput(name="bench", grant_types=["client_credentials"], scopes=["openid", "portal.read"]),
     )
     auth = "Basic " + base64.b64encode(f"{issued.client.client_id}:{issued.client_secret}".encode()).decode()
-    from identity.wsgi import application as app  # what gunicorn serves
+    from identity.wsgi import application as app  # what the web server serves
 
     def refresh_tokens(project, user, count: int) -> tuple[str, list[str]]:
         """A code-flow client and `count` refresh tokens of `user`, as token_load.py makes them."""
