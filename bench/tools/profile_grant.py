@@ -67,31 +67,24 @@ def setup(database_url: str, redis_url: str) -> None:
 def environ(
     path: str, body: str, auth: str, *, method: str = "POST", query: str = "", cookie: str = ""
 ) -> dict:
-    raw = body.encode()
+    """The WSGI environ of one request, as Django's RequestFactory builds it."""
+    from django.test import RequestFactory
+
     headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
     if cookie:
         headers["HTTP_COOKIE"] = cookie
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(raw)),
-        **headers,
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(raw),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
+    return (
+        RequestFactory(SERVER_NAME="127.0.0.1", HTTP_HOST="127.0.0.1")
+        .generic(
+            method,
+            path,
+            body,
+            content_type="application/x-www-form-urlencoded",
+            QUERY_STRING=query,
+            **headers,
+        )
+        .environ
+    )
 
 
 def main() -> int:

@@ -10,16 +10,14 @@ Argon2id at OWASP's minimum and upgrades older hashes.
 from __future__ import annotations
 
 import base64
-import io
 import json
-import sys
 from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.hashers import check_password, get_hasher, make_password
 from django.core.signals import request_started
 from django.db import close_old_connections, connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from jwcrypto import jwk, jwt
 
@@ -123,28 +121,12 @@ def test_tokens_signed_without_jwcrypto_verify_with_it(algorithm):
 
 
 def _wsgi(application, path: str, *, method: str = "GET", body: str = "", headers: dict | None = None):
-    raw = body.encode()
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(raw)),
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(raw),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        **(headers or {}),
-    }
+    # Django's RequestFactory builds the WSGI environ; the application gets it as a server would.
+    environ = (
+        RequestFactory()
+        .generic(method, path, body, content_type="application/x-www-form-urlencoded", **(headers or {}))
+        .environ
+    )
     answer = {}
 
     def start_response(status, response_headers, exc_info=None):
